@@ -1,0 +1,83 @@
+// Original file: proto/mesh/events/v1/events.proto
+
+import type { Profile as _mesh_events_v1_Profile, Profile__Output as _mesh_events_v1_Profile__Output } from '../../../mesh/events/v1/Profile';
+import type { Product as _mesh_events_v1_Product, Product__Output as _mesh_events_v1_Product__Output } from '../../../mesh/events/v1/Product';
+import type { Long } from '@grpc/proto-loader';
+
+export interface Event {
+  /**
+   * Globally unique and chosen by the producer: the sink's primary key, so a
+   * replayed or re-submitted event is written once.
+   */
+  'id'?: (string);
+  'userId'?: (string);
+  'itemId'?: (string);
+  /**
+   * view, click, cart or purchase.
+   */
+  'kind'?: (string);
+  /**
+   * When it happened, in milliseconds since the Unix epoch (producer's clock).
+   */
+  'eventTimeMs'?: (number | string | Long);
+  /**
+   * Price in minor units (cents), so money is never a float.
+   */
+  'priceCents'?: (number | string | Long);
+  /**
+   * When the gateway accepted it, in milliseconds since the Unix epoch.
+   */
+  'acceptedAtMs'?: (number | string | Long);
+  /**
+   * Where it sits in the durable intake, so the source can delete it once it
+   * is acknowledged end to end.
+   */
+  'intakeId'?: (string);
+  /**
+   * Added by enrichment.
+   */
+  'profile'?: (_mesh_events_v1_Profile | null);
+  /**
+   * Added by join.
+   */
+  'product'?: (_mesh_events_v1_Product | null);
+}
+
+export interface Event__Output {
+  /**
+   * Globally unique and chosen by the producer: the sink's primary key, so a
+   * replayed or re-submitted event is written once.
+   */
+  'id': (string);
+  'userId': (string);
+  'itemId': (string);
+  /**
+   * view, click, cart or purchase.
+   */
+  'kind': (string);
+  /**
+   * When it happened, in milliseconds since the Unix epoch (producer's clock).
+   */
+  'eventTimeMs': (number);
+  /**
+   * Price in minor units (cents), so money is never a float.
+   */
+  'priceCents': (number);
+  /**
+   * When the gateway accepted it, in milliseconds since the Unix epoch.
+   */
+  'acceptedAtMs': (number);
+  /**
+   * Where it sits in the durable intake, so the source can delete it once it
+   * is acknowledged end to end.
+   */
+  'intakeId': (string);
+  /**
+   * Added by enrichment.
+   */
+  'profile': (_mesh_events_v1_Profile__Output | null);
+  /**
+   * Added by join.
+   */
+  'product': (_mesh_events_v1_Product__Output | null);
+}

@@ -1,0 +1,250 @@
+import { EventEmitter } from 'node:events';
+import { status, type ServerDuplexStream } from '@grpc/grpc-js';
+import { PROTOCOL_VERSION, type Downstream, type Event__Output, type Upstream__Output } from '../contract/loadContract.js';
+import { createLogger } from '../log.js';
+import { AckTracker } from './AckTracker.js';
+import { ProtocolError, failedPrecondition, invalidArgument, resourceExhausted } from './ProtocolError.js';
+import { ReceiveWindow } from './ReceiveWindow.js';
+
+const log = createLogger('flow.receiver');
+
+export interface LinkReceiverOptions {
+  /** The name this side announces in Opened. */
+  receiver: string;
+  /** Events this link may buffer; its first grant (rule 3). */
+  capacity: number;
+  /** Freed space is granted back once this many events are free; default a quarter of the capacity. */
+  replenishChunk?: number;
+  /** Rule 9: the most events one Batch may carry. */
+  maxBatchEvents: number;
+  /** Rule 9: the most bytes one encoded Upstream frame may take (enforced by the gRPC server's receive limit). */
+  maxBatchBytes: number;
+  /** Deliveries handed out and not yet acknowledged before `take` waits. */
+  maxUnacknowledgedDeliveries?: number;
+  /** How long a new call may wait before its Open. */
+  openTimeoutMs?: number;
+}
+
+/** A run of consecutive events of one link, handed to the consumer; acknowledge it once it is done downstream. */
+export interface Delivery {
+  readonly link: string;
+  /** Link offset of the first event. */
+  readonly offset: number;
+  readonly events: Event__Output[];
+  readonly traceContext: Record<string, string>;
+  acknowledge(): void;
+}
+
+export type LinkEnd =
+  | { reason: 'closed' }
+  | { reason: 'cancelled' }
+  | { reason: 'failed'; code: status; details: string };
+
+interface BufferedBatch { offset: number; events: Event__Output[]; traceContext: Record<string, string> }
+
+type State = 'awaiting-open' | 'open' | 'closing' | 'ended';
+
+/**
+ * The downstream end of one link (one Exchange call): it checks every frame
+ * against the contract, buffers at most `capacity` events, grants credit as the
+ * consumer takes them, and passes the consumer's acknowledgements upstream.
+ */
+export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery> {
+  name = '';
+  sender = '';
+  readonly window: ReceiveWindow;
+  readonly closed: Promise<LinkEnd>;
+
+  #state: State = 'awaiting-open';
+  #buffer: BufferedBatch[] = [];
+  #received = 0;
+  #acks: AckTracker;
+  #ackScheduled = false;
+  #wakeTaker: (() => void) | undefined;
+  #openTimer: NodeJS.Timeout | undefined;
+  #resolveClosed!: (end: LinkEnd) => void;
+
+  constructor(
+    private readonly call: ServerDuplexStream<Upstream__Output, Downstream>,
+    private readonly options: LinkReceiverOptions,
+    private readonly onOpen: (link: LinkReceiver) => void,
+  ) {
+    super();
+    this.window = new ReceiveWindow(options.capacity, options.replenishChunk ?? Math.max(1, Math.ceil(options.capacity / 4)));
+    this.#acks = new AckTracker(options.maxUnacknowledgedDeliveries ?? 1024);
+    this.closed = new Promise((resolve) => { this.#resolveClosed = resolve; });
+    this.#openTimer = setTimeout(() => this.#fail(new ProtocolError(status.DEADLINE_EXCEEDED, `no Open within ${options.openTimeoutMs ?? 10_000} ms`)), options.openTimeoutMs ?? 10_000);
+    call.on('data', (frame: Upstream__Output) => this.#onFrame(frame));
+    call.on('end', () => this.#beginClosing());
+    call.on('cancelled', () => this.#end({ reason: 'cancelled' }));
+    call.on('error', () => this.#end({ reason: 'cancelled' }));
+  }
+
+  get state(): State { return this.#state; }
+  get acknowledged(): number { return this.#acks.acknowledged; }
+  get received(): number { return this.#received; }
+  get unacknowledgedDeliveries(): number { return this.#acks.pending; }
+
+  /**
+   * The next delivery of at most `maxEvents` events; waits while the buffer is
+   * empty or too many deliveries are unacknowledged. Undefined once the link has
+   * ended or closed and everything buffered has been taken.
+   */
+  async take(maxEvents = Number.POSITIVE_INFINITY): Promise<Delivery | undefined> {
+    if (this.#wakeTaker) throw new Error('only one consumer may take from a link at a time');
+    while (this.#buffer.length === 0 || this.#acks.full) {
+      if (this.#state === 'ended' || (this.#state === 'closing' && this.#buffer.length === 0)) return undefined;
+      await new Promise<void>((resolve) => { this.#wakeTaker = resolve; });
+      this.#wakeTaker = undefined;
+    }
+    return this.#deliver(Math.max(1, maxEvents));
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Delivery> {
+    for (let delivery = await this.take(); delivery; delivery = await this.take()) yield delivery;
+  }
+
+  #deliver(maxEvents: number): Delivery {
+    const head = this.#buffer[0]!;
+    const offset = head.offset;
+    let events = head.events;
+    if (events.length > maxEvents) {
+      events = head.events.slice(0, maxEvents);
+      head.events = head.events.slice(maxEvents);
+      head.offset += maxEvents;
+    } else {
+      this.#buffer.shift();
+    }
+    const complete = this.#acks.track(offset + events.length);
+    const grant = this.window.release(events.length);
+    if (grant > 0 && this.#state === 'open') this.#write({ credit: { events: grant } });
+    return {
+      link: this.name,
+      offset,
+      events,
+      traceContext: head.traceContext,
+      acknowledge: () => {
+        if (this.#state === 'ended') return;
+        if (complete() !== undefined) this.#scheduleAck();
+        this.#wake();
+        this.#finishIfDrained();
+      },
+    };
+  }
+
+  #onFrame(frame: Upstream__Output): void {
+    if (this.#state === 'ended') return;
+    try {
+      switch (frame.frame) {
+        case 'open': return this.#onOpen(frame.open!);
+        case 'batch': return this.#onBatch(frame.batch!);
+        case 'close': return this.#onClose(frame.close!);
+        default: throw invalidArgument('a frame must carry open, batch or close');
+      }
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      this.#fail(error);
+    }
+  }
+
+  #onOpen(open: NonNullable<Upstream__Output['open']>): void {
+    if (this.#state !== 'awaiting-open') throw failedPrecondition('Open may be sent only once, as the first frame');
+    if (open.protocolVersion !== PROTOCOL_VERSION) {
+      throw failedPrecondition(`protocol version ${open.protocolVersion} is not supported; this receiver speaks ${PROTOCOL_VERSION}`);
+    }
+    if (!open.link) throw invalidArgument('Open must name the link');
+    clearTimeout(this.#openTimer);
+    this.name = open.link;
+    this.sender = open.sender;
+    this.#state = 'open';
+    this.#write({
+      opened: {
+        receiver: this.options.receiver,
+        protocolVersion: PROTOCOL_VERSION,
+        maxBatchEvents: this.options.maxBatchEvents,
+        maxBatchBytes: this.options.maxBatchBytes,
+      },
+    });
+    this.#write({ credit: { events: this.window.openingGrant() } });
+    this.onOpen(this);
+  }
+
+  #onBatch(batch: NonNullable<Upstream__Output['batch']>): void {
+    if (this.#state === 'awaiting-open') throw failedPrecondition('the first frame must be Open');
+    if (this.#state === 'closing') throw failedPrecondition('Batch after Close');
+    const count = batch.events.length;
+    if (count === 0) throw invalidArgument('a Batch must carry at least one event');
+    if (count > this.options.maxBatchEvents) {
+      throw resourceExhausted(`a Batch of ${count} events is over the limit of ${this.options.maxBatchEvents}`);
+    }
+    if (batch.offset !== this.#received) {
+      throw invalidArgument(`Batch offset ${batch.offset} does not continue the link at ${this.#received}`);
+    }
+    this.window.admit(count);
+    this.#received += count;
+    this.#buffer.push({ offset: batch.offset, events: batch.events, traceContext: batch.traceContext });
+    this.emit('received', { count, buffered: this.window.buffered, capacity: this.window.capacity });
+    this.#wake();
+  }
+
+  #onClose(close: NonNullable<Upstream__Output['close']>): void {
+    if (this.#state === 'awaiting-open') throw failedPrecondition('the first frame must be Open');
+    if (close.code !== 0) log.warn('sender closed the link over a contract breach', { link: this.name, code: close.code, reason: close.reason });
+    this.#beginClosing();
+  }
+
+  #beginClosing(): void {
+    if (this.#state === 'ended' || this.#state === 'closing') return;
+    if (this.#state === 'awaiting-open') return this.#end({ reason: 'closed' }, () => this.call.end());
+    this.#state = 'closing';
+    this.#wake();
+    this.#finishIfDrained();
+  }
+
+  #finishIfDrained(): void {
+    if (this.#state !== 'closing' || this.#buffer.length > 0 || this.#acks.pending > 0) return;
+    this.#flushAck();
+    this.#end({ reason: 'closed' }, () => this.call.end());
+  }
+
+  #fail(error: ProtocolError): void {
+    if (this.#state === 'ended') return;
+    log.warn('link refused', { link: this.name || undefined, sender: this.sender || undefined, peer: this.call.getPeer(), code: status[error.code], details: error.message });
+    this.#end({ reason: 'failed', code: error.code, details: error.message }, () => this.call.emit('error', error.toStatus()));
+  }
+
+  #end(end: LinkEnd, finishCall?: () => void): void {
+    if (this.#state === 'ended') return;
+    this.#state = 'ended';
+    clearTimeout(this.#openTimer);
+    this.#buffer = [];
+    this.#acks.clear();
+    finishCall?.();
+    this.#wake();
+    this.#resolveClosed(end);
+    this.emit('end', end);
+  }
+
+  #scheduleAck(): void {
+    if (this.#ackScheduled) return;
+    this.#ackScheduled = true;
+    setImmediate(() => this.#flushAck());
+  }
+
+  #flushAck(): void {
+    if (!this.#ackScheduled || this.#state === 'ended') return;
+    this.#ackScheduled = false;
+    this.#write({ ack: { offset: this.#acks.acknowledged } });
+  }
+
+  #write(frame: Downstream): void {
+    // Downstream frames are few and small (one credit per freed chunk, one coalesced ack per tick), so they need no drain.
+    this.call.write(frame);
+  }
+
+  #wake(): void {
+    const wake = this.#wakeTaker;
+    this.#wakeTaker = undefined;
+    wake?.();
+  }
+}

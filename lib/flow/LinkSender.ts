@@ -1,0 +1,302 @@
+import { EventEmitter, once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import * as grpc from '@grpc/grpc-js';
+import {
+  PROTOCOL_VERSION, flowService,
+  type Downstream__Output, type Event, type Opened__Output, type Upstream,
+} from '../contract/loadContract.js';
+import { createLogger } from '../log.js';
+import { CreditWindow } from './CreditWindow.js';
+import { ProtocolError, failedPrecondition, invalidArgument } from './ProtocolError.js';
+import { defaultBackoff, reconnectDelay, type BackoffOptions } from './backoff.js';
+import { clientChannelOptions } from './channelOptions.js';
+import { EventTooLargeError, LinkClosedError, LinkResetError } from './linkErrors.js';
+
+const log = createLogger('flow.sender');
+const exchangePath = flowService.Exchange.path;
+const encodeFrame = flowService.Exchange.requestSerialize;
+const decodeFrame = flowService.Exchange.responseDeserialize;
+
+export interface LinkSenderOptions {
+  /** host:port of the receiver. */
+  target: string;
+  /** The link's name, e.g. "source->enrichment". */
+  link: string;
+  /** Who is sending, e.g. "source-1". */
+  sender: string;
+  credentials?: grpc.ChannelCredentials;
+  channelOptions?: grpc.ChannelOptions;
+  backoff?: BackoffOptions;
+  /** How long to wait for Opened after sending Open. */
+  openTimeoutMs?: number;
+  /** How long close() waits for the receiver's last acknowledgements. */
+  closeTimeoutMs?: number;
+}
+
+export interface SendResult {
+  /** Which connection of this sender carried the events; offsets and acks are per generation. */
+  generation: number;
+  /** Link offset of the first event sent. */
+  offset: number;
+  count: number;
+  frames: number;
+  /** Time spent waiting for credit (back-pressured by the receiver). */
+  creditWaitMs: number;
+  /** Time spent waiting for the transport to drain. */
+  drainWaitMs: number;
+}
+
+export interface SenderStats {
+  generation: number;
+  connected: boolean;
+  availableCredit: number;
+  sent: number;
+  acknowledged: number;
+  creditWaitMs: number;
+  drainWaitMs: number;
+}
+
+/** One Exchange call: what the sender knows of it. */
+class Connection {
+  readonly window = new CreditWindow();
+  opened: Opened__Output | undefined;
+  sent = 0;
+  acknowledged = 0;
+  endedBy: LinkResetError | undefined;
+  openTimer: NodeJS.Timeout | undefined;
+  readonly ended: Promise<LinkResetError>;
+  resolveEnded!: (error: LinkResetError) => void;
+
+  constructor(readonly generation: number, readonly call: grpc.ClientDuplexStream<Buffer, Downstream__Output>) {
+    this.ended = new Promise((resolve) => { this.resolveEnded = resolve; });
+  }
+
+  get unacknowledged(): number { return this.sent - this.acknowledged; }
+}
+
+/**
+ * The upstream end of a link. It dials the receiver, opens the link, and sends
+ * batches only within the credit granted (rule 2), splitting a batch to fit
+ * the credit, the receiver's frame limits (rule 9) and the transport's drain.
+ * When the call ends it reconnects with backoff; offsets start again at 0 on
+ * each new connection (a new generation) and what the old one left
+ * unacknowledged is reported with the `reset` event.
+ *
+ * Events: `connected` (Opened), `ack` ({ generation, offset }), `reset`
+ * ({ generation, unacknowledged, details }), `sent` ({ generation, offset, count, granted }).
+ */
+export class LinkSender extends EventEmitter {
+  readonly #client: grpc.Client;
+  readonly #stopping = new AbortController();
+  #generation = 0;
+  #connection: Connection | undefined;
+  #openWaiters: Array<{ resolve: (connection: Connection) => void; reject: (error: Error) => void }> = [];
+  #sending = false;
+  #creditWaitMs = 0;
+  #drainWaitMs = 0;
+
+  constructor(private readonly options: LinkSenderOptions) {
+    super();
+    this.#client = new grpc.Client(options.target, options.credentials ?? grpc.credentials.createInsecure(), {
+      ...clientChannelOptions(),
+      ...options.channelOptions,
+    });
+    void this.#maintainConnection();
+  }
+
+  get connected(): boolean { return this.#connection !== undefined; }
+
+  stats(): SenderStats {
+    const connection = this.#connection;
+    return {
+      generation: this.#generation,
+      connected: connection !== undefined,
+      availableCredit: connection?.window.available ?? 0,
+      sent: connection?.sent ?? 0,
+      acknowledged: connection?.acknowledged ?? 0,
+      creditWaitMs: this.#creditWaitMs,
+      drainWaitMs: this.#drainWaitMs,
+    };
+  }
+
+  /** Waits until the link is open and has credit, and says how much. */
+  async waitForCredit(): Promise<number> {
+    const connection = await this.#whenOpen();
+    await connection.window.whenAvailable();
+    return connection.window.available;
+  }
+
+  /**
+   * Sends `events` in order, in as many frames as credit and limits require.
+   * Rejects with LinkResetError if the connection ends first; one send at a time.
+   */
+  async send(events: readonly Event[], traceContext: Record<string, string> = {}): Promise<SendResult> {
+    if (this.#sending) throw new Error('LinkSender.send: one send at a time');
+    this.#sending = true;
+    try {
+      const connection = await this.#whenOpen();
+      const result: SendResult = { generation: connection.generation, offset: connection.sent, count: events.length, frames: 0, creditWaitMs: 0, drainWaitMs: 0 };
+      for (let next = 0; next < events.length;) {
+        if (connection.window.available === 0) {
+          const waitStarted = performance.now();
+          await connection.window.whenAvailable();
+          result.creditWaitMs += performance.now() - waitStarted;
+        }
+        if (connection.endedBy) throw connection.endedBy;
+        const wanted = Math.min(connection.window.available, connection.opened!.maxBatchEvents, events.length - next);
+        const { frame, count } = this.#encodeFitting(connection, events, next, wanted, traceContext);
+        connection.window.spend(count);
+        const offset = connection.sent;
+        connection.sent += count;
+        next += count;
+        result.frames += 1;
+        this.emit('sent', { generation: connection.generation, offset, count, granted: connection.window.granted });
+        if (!connection.call.write(frame)) {
+          const drainStarted = performance.now();
+          await Promise.race([once(connection.call, 'drain'), connection.ended.then((error) => { throw error; })]);
+          result.drainWaitMs += performance.now() - drainStarted;
+        }
+      }
+      this.#creditWaitMs += result.creditWaitMs;
+      this.#drainWaitMs += result.drainWaitMs;
+      return result;
+    } finally {
+      this.#sending = false;
+    }
+  }
+
+  /** Says Close, waits (bounded) for the receiver to acknowledge and end the call, and releases the channel. */
+  async close(reason = 'sender finished'): Promise<void> {
+    if (this.#stopping.signal.aborted) return;
+    this.#stopping.abort();
+    this.#rejectOpenWaiters(new LinkClosedError());
+    const connection = this.#connection;
+    if (connection && !connection.endedBy) {
+      connection.call.write(encodeFrame({ close: { reason, code: 0 } }));
+      connection.call.end();
+      const timeout = sleep(this.options.closeTimeoutMs ?? 5_000, 'timeout', { ref: false });
+      if (await Promise.race([connection.ended, timeout]) === 'timeout') connection.call.cancel();
+    }
+    this.#client.close();
+  }
+
+  /** Ends the link at once; unacknowledged events will come back from the intake. */
+  cancel(): void {
+    this.#stopping.abort();
+    this.#rejectOpenWaiters(new LinkClosedError());
+    this.#connection?.call.cancel();
+    this.#client.close();
+  }
+
+  async #maintainConnection(): Promise<void> {
+    let failures = 0;
+    while (!this.#stopping.signal.aborted) {
+      const opened = await this.#runConnection();
+      if (this.#stopping.signal.aborted) break;
+      failures = opened ? 0 : failures + 1;
+      const delay = reconnectDelay(failures, this.options.backoff ?? defaultBackoff);
+      await sleep(delay, undefined, { signal: this.#stopping.signal }).catch(() => undefined);
+    }
+  }
+
+  /** Runs one Exchange call to its end; resolves with whether it was ever open. */
+  #runConnection(): Promise<boolean> {
+    const call = this.#client.makeBidiStreamRequest<Buffer, Downstream__Output>(exchangePath, (frame) => frame, decodeFrame);
+    const connection = new Connection(++this.#generation, call);
+    const openTimeoutMs = this.options.openTimeoutMs ?? 10_000;
+    connection.openTimer = setTimeout(() => {
+      this.#breach(connection, new ProtocolError(grpc.status.DEADLINE_EXCEEDED, `no Opened within ${openTimeoutMs} ms`));
+    }, openTimeoutMs);
+    call.on('data', (frame: Downstream__Output) => {
+      if (connection.endedBy) return;
+      try {
+        this.#onFrame(connection, frame);
+      } catch (error) {
+        if (!(error instanceof ProtocolError)) throw error;
+        this.#breach(connection, error);
+      }
+    });
+    call.on('status', (status: grpc.StatusObject) => this.#finish(connection, `${grpc.status[status.code]}: ${status.details}`));
+    call.on('error', (error: grpc.ServiceError) => this.#finish(connection, `${grpc.status[error.code] ?? 'ERROR'}: ${error.details ?? error.message}`));
+    call.write(encodeFrame({ open: { link: this.options.link, sender: this.options.sender, protocolVersion: PROTOCOL_VERSION } }));
+    return connection.ended.then(() => connection.opened !== undefined);
+  }
+
+  /** The call is over, for whatever reason: wake whoever waits on it and report what it left unacknowledged. */
+  #finish(connection: Connection, details: string): void {
+    if (connection.endedBy) return;
+    clearTimeout(connection.openTimer);
+    const error = new LinkResetError(connection.generation, connection.unacknowledged, details);
+    connection.endedBy = error;
+    connection.window.close(error);
+    if (this.#connection === connection) this.#connection = undefined;
+    if (connection.opened) this.emit('reset', { generation: connection.generation, unacknowledged: error.unacknowledged, details });
+    connection.resolveEnded(error);
+  }
+
+  #onFrame(connection: Connection, frame: Downstream__Output): void {
+    switch (frame.frame) {
+      case 'opened': {
+        const opened = frame.opened!;
+        if (connection.opened) throw failedPrecondition('Opened sent twice');
+        if (opened.protocolVersion !== PROTOCOL_VERSION) {
+          throw failedPrecondition(`receiver speaks protocol ${opened.protocolVersion}; this sender speaks ${PROTOCOL_VERSION}`);
+        }
+        if (opened.maxBatchEvents < 1 || opened.maxBatchBytes < 1) throw invalidArgument('Opened must announce positive batch limits');
+        clearTimeout(connection.openTimer);
+        connection.opened = opened;
+        this.#connection = connection;
+        for (const waiter of this.#openWaiters.splice(0)) waiter.resolve(connection);
+        this.emit('connected', opened);
+        return;
+      }
+      case 'credit':
+        if (!connection.opened) throw failedPrecondition('Credit before Opened');
+        connection.window.grant(frame.credit!.events);
+        return;
+      case 'ack': {
+        const offset = frame.ack!.offset;
+        if (offset < connection.acknowledged || offset > connection.sent) {
+          throw invalidArgument(`Ack ${offset} is outside ${connection.acknowledged}..${connection.sent} (acks are cumulative and cover only what was sent)`);
+        }
+        if (offset === connection.acknowledged) return;
+        connection.acknowledged = offset;
+        this.emit('ack', { generation: connection.generation, offset });
+        return;
+      }
+      default:
+        throw invalidArgument('a downstream frame must carry opened, credit or ack');
+    }
+  }
+
+  /** The receiver broke the contract: tell it why, end the call, and let the connection loop reconnect. */
+  #breach(connection: Connection, error: ProtocolError): void {
+    log.warn('receiver broke the link contract', { link: this.options.link, target: this.options.target, code: grpc.status[error.code], details: error.message });
+    const { call } = connection;
+    call.write(encodeFrame({ close: { reason: error.message, code: error.code } }));
+    call.end();
+    setTimeout(() => call.cancel(), 1_000).unref();
+    this.#finish(connection, `${grpc.status[error.code]}: ${error.message}`);
+  }
+
+  /** Encodes the longest run of events from `start` (at most `wanted`) whose frame fits the receiver's byte limit. */
+  #encodeFitting(connection: Connection, events: readonly Event[], start: number, wanted: number, traceContext: Record<string, string>): { frame: Buffer; count: number } {
+    const maxBytes = connection.opened!.maxBatchBytes;
+    for (let count = wanted; ; count = Math.ceil(count / 2)) {
+      const batchEvents = start === 0 && count === events.length ? (events as Event[]) : events.slice(start, start + count);
+      const frame = encodeFrame({ batch: { offset: connection.sent, events: batchEvents, traceContext } } satisfies Upstream);
+      if (frame.length <= maxBytes) return { frame, count };
+      if (count === 1) throw new EventTooLargeError(events[start]?.id ?? '?', frame.length, maxBytes);
+    }
+  }
+
+  #whenOpen(): Promise<Connection> {
+    if (this.#stopping.signal.aborted) return Promise.reject(new LinkClosedError());
+    if (this.#connection) return Promise.resolve(this.#connection);
+    return new Promise((resolve, reject) => { this.#openWaiters.push({ resolve, reject }); });
+  }
+
+  #rejectOpenWaiters(error: Error): void {
+    for (const waiter of this.#openWaiters.splice(0)) waiter.reject(error);
+  }
+}
