@@ -75,7 +75,8 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
     this.closed = new Promise((resolve) => { this.#resolveClosed = resolve; });
     this.#openTimer = setTimeout(() => this.#fail(new ProtocolError(status.DEADLINE_EXCEEDED, `no Open within ${options.openTimeoutMs ?? 10_000} ms`)), options.openTimeoutMs ?? 10_000);
     call.on('data', (frame: Upstream__Output) => this.#onFrame(frame));
-    call.on('end', () => this.#beginClosing());
+    // A cancelled call also ends its readable side, just before 'cancelled': look a turn later to tell the two apart.
+    call.on('end', () => setImmediate(() => this.#beginClosing()));
     call.on('cancelled', () => this.#end({ reason: 'cancelled' }));
     call.on('error', () => this.#end({ reason: 'cancelled' }));
   }
