@@ -9,6 +9,16 @@ import { makeEvents } from '../helpers/events.js';
 import { startReceiver } from '../helpers/receivers.js';
 import { seededRandom } from '../helpers/random.js';
 
+async function within<T>(work: Promise<T>, ms: number, describe: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(describe())), ms); });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 describe('randomized interleavings', { timeout: 120_000 }, () => {
   test('the credit model: whatever the order of grants, sends, deliveries, takes and resets, the sender stays within credit and the buffer within capacity', () => {
     for (let seed = 1; seed <= 300; seed += 1) {
@@ -68,7 +78,9 @@ describe('randomized interleavings', { timeout: 120_000 }, () => {
       const options = { capacity, replenishChunk: random.int(1, capacity), maxBatchEvents: random.int(1, 120), maxUnacknowledgedDeliveries: random.int(1, 64) };
       const violations: string[] = [];
       const delivered = new Set<string>();
+      const links: LinkReceiver[] = [];
       const consume = (link: LinkReceiver) => {
+        links.push(link);
         link.on('received', ({ buffered }) => { if (buffered > capacity) violations.push(`buffered ${buffered} > ${capacity}`); });
         void (async () => {
           for (let delivery = await link.take(random.int(1, 200)); delivery; delivery = await link.take(random.int(1, 200))) {
@@ -88,7 +100,6 @@ describe('randomized interleavings', { timeout: 120_000 }, () => {
       let sender = newSender();
       for (let step = 0; step < 25; step += 1) {
         const action = random.int(0, 9);
-        if (process.env.DEBUG_RANDOM) console.log(seed, step, action, JSON.stringify(sender.stats()));
         if (action === 0) {
           sender.cancel();
           sender = newSender();
@@ -96,15 +107,15 @@ describe('randomized interleavings', { timeout: 120_000 }, () => {
           receiver.stop();
           receiver = await startReceiver(consume, options, target);
         } else {
-          await sender.send(makeEvents(random.int(1, 250))).catch((error: unknown) => {
+          const sending = sender.send(makeEvents(random.int(1, 250))).catch((error: unknown) => {
             if (!(error instanceof LinkResetError)) throw error;
           });
+          await within(sending, 10_000, () => `seed ${seed} step ${step}: send stuck, ${JSON.stringify(sender.stats())}, links ${JSON.stringify(links.map((l) => [l.state, l.window.buffered, l.window.outstanding, l.unacknowledgedDeliveries]))}`);
         }
       }
       const last = makeEvents(50);
       const acked = new Promise<void>((resolve) => sender.on('ack', () => { if (last.every((event) => delivered.has(event.id!))) resolve(); }));
-      await sender.send(last);
-      await acked;
+      await within(sender.send(last).then(() => acked), 10_000, () => `seed ${seed}: last events stuck, ${JSON.stringify(sender.stats())}`);
       sender.cancel();
       receiver.stop();
       assert.deepEqual(violations, [], `seed ${seed}`);
