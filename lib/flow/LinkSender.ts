@@ -64,6 +64,8 @@ class Connection {
   acknowledged = 0;
   endedBy: LinkResetError | undefined;
   openTimer: NodeJS.Timeout | undefined;
+  /** Aborted when the call ends, so waits on it (drain) end with it and leave no listener behind. */
+  readonly lifetime = new AbortController();
   readonly ended: Promise<LinkResetError>;
   resolveEnded!: (error: LinkResetError) => void;
 
@@ -153,7 +155,9 @@ export class LinkSender extends EventEmitter {
         this.emit('sent', { generation: connection.generation, offset, count, granted: connection.window.granted });
         if (!connection.call.write(frame)) {
           const drainStarted = performance.now();
-          await Promise.race([once(connection.call, 'drain'), connection.ended.then((error) => { throw error; })]);
+          await once(connection.call, 'drain', { signal: connection.lifetime.signal }).catch((error: unknown) => {
+            throw connection.endedBy ?? error;
+          });
           result.drainWaitMs += performance.now() - drainStarted;
         }
       }
@@ -229,6 +233,7 @@ export class LinkSender extends EventEmitter {
     const error = new LinkResetError(connection.generation, connection.unacknowledged, details);
     connection.endedBy = error;
     connection.window.close(error);
+    connection.lifetime.abort(error);
     if (this.#connection === connection) this.#connection = undefined;
     if (connection.opened) this.emit('reset', { generation: connection.generation, unacknowledged: error.unacknowledged, details });
     connection.resolveEnded(error);
