@@ -1,0 +1,12 @@
+/** `npm run bench -- <name> [options]`: runs one benchmark, passing it the remaining arguments. */
+const benchmarks: Record<string, (args: string[]) => Promise<void>> = {
+  link: async (args) => (await import('./link/linkBenchmark.js')).runLinkBenchmark(args),
+};
+
+const [name, ...args] = process.argv.slice(2);
+const benchmark = name === undefined ? undefined : benchmarks[name];
+if (!benchmark) {
+  console.error(`usage: npm run bench -- <${Object.keys(benchmarks).join('|')}> [options, e.g. --json --runs N]`);
+  process.exit(2);
+}
+await benchmark(args);
