@@ -12,7 +12,7 @@ describe('LinkSender', { timeout: 20_000 }, () => {
     t.after(() => { sender.cancel(); receiver.stop(); });
     const call = await receiver.nextCall();
     await call.until((c) => c.frames.length === 1);
-    call.open(1000, 4 << 20);
+    call.open(100, 4 << 20); // 200 frames: far more than the stream's write buffer holds
     call.grant(1_000_000);
     call.call.pause(); // stop reading: HTTP/2 flow control fills up and write() returns false
     const big = makeEvents(20_000).map((event) => ({ ...event, userId: 'u'.repeat(200) }));
