@@ -26,6 +26,12 @@ export class ScriptedCall {
   grant(events: number): void { this.write({ credit: { events } }); }
   finish(): void { this.call.end(); }
 
+  /** The sender's Close frame, once it has come. */
+  async closeFrame(): Promise<{ reason: string; code: number }> {
+    await this.until((call) => call.frames.some((frame) => frame.close));
+    return this.frames.find((frame) => frame.close)!.close!;
+  }
+
   /** Waits until `predicate` holds over what has arrived. */
   async until(predicate: (call: ScriptedCall) => boolean, timeoutMs = 5_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
