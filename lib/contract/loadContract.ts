@@ -5,6 +5,8 @@ import * as protoLoader from '@grpc/proto-loader';
 import type { ProtoGrpcType } from './generated/flow.js';
 
 export type { Event, Event__Output } from './generated/mesh/events/v1/Event.js';
+export type { Profile } from './generated/mesh/events/v1/Profile.js';
+export type { Product } from './generated/mesh/events/v1/Product.js';
 export type { Upstream, Upstream__Output } from './generated/mesh/flow/v1/Upstream.js';
 export type { Downstream, Downstream__Output } from './generated/mesh/flow/v1/Downstream.js';
 export type { Opened__Output } from './generated/mesh/flow/v1/Opened.js';

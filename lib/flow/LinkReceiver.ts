@@ -32,6 +32,8 @@ export interface Delivery {
   readonly offset: number;
   readonly events: Event__Output[];
   readonly traceContext: Record<string, string>;
+  /** True once its link has ended: an acknowledgement can no longer reach upstream, which will re-deliver. */
+  readonly abandoned: boolean;
   acknowledge(): void;
 }
 
@@ -48,6 +50,8 @@ type State = 'awaiting-open' | 'open' | 'closing' | 'ended';
  * The downstream end of one link (one Exchange call): it checks every frame
  * against the contract, buffers at most `capacity` events, grants credit as the
  * consumer takes them, and passes the consumer's acknowledgements upstream.
+ * Events: `readable` (something may be takeable now, or the link finished),
+ * `received` ({ count, buffered, capacity }), `end` (LinkEnd).
  */
 export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery> {
   name = '';
@@ -93,12 +97,32 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
    */
   async take(maxEvents = Number.POSITIVE_INFINITY): Promise<Delivery | undefined> {
     if (this.#wakeTaker) throw new Error('only one consumer may take from a link at a time');
-    while (this.#buffer.length === 0 || this.#acks.full) {
-      if (this.#state === 'ended' || (this.#state === 'closing' && this.#buffer.length === 0)) return undefined;
+    for (;;) {
+      const delivery = this.takeNow(maxEvents);
+      if (delivery || this.finished) return delivery;
       await new Promise<void>((resolve) => { this.#wakeTaker = resolve; });
       this.#wakeTaker = undefined;
     }
+  }
+
+  /** A delivery of at most `maxEvents` events if one can be handed out now; `readable` says when to try again. */
+  takeNow(maxEvents = Number.POSITIVE_INFINITY): Delivery | undefined {
+    if (this.#state === 'ended' || this.#buffer.length === 0 || this.#acks.full) return undefined;
     return this.#deliver(Math.max(1, maxEvents));
+  }
+
+  /** Nothing more will ever be delivered: the link ended, or closed with its buffer drained. */
+  get finished(): boolean {
+    return this.#state === 'ended' || (this.#state === 'closing' && this.#buffer.length === 0);
+  }
+
+  /**
+   * Ends the link from this side with UNAVAILABLE: what it buffered is dropped
+   * and its unacknowledged events will be re-delivered upstream (rule 8). A
+   * stage does this when its own downstream link resets.
+   */
+  reset(details: string): void {
+    this.#end({ reason: 'failed', code: status.UNAVAILABLE, details }, () => this.call.emit('error', { code: status.UNAVAILABLE, details }));
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Delivery> {
@@ -119,11 +143,13 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
     const complete = this.#acks.track(offset + events.length);
     const grant = this.window.release(events.length);
     if (grant > 0 && this.#state === 'open') this.#write({ credit: { events: grant } });
+    const link = this;
     return {
       link: this.name,
       offset,
       events,
       traceContext: head.traceContext,
+      get abandoned() { return link.#state === 'ended'; },
       acknowledge: () => {
         if (this.#state === 'ended') return;
         if (complete() !== undefined) this.#scheduleAck();
@@ -247,5 +273,6 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
     const wake = this.#wakeTaker;
     this.#wakeTaker = undefined;
     wake?.();
+    this.emit('readable');
   }
 }

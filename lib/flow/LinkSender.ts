@@ -84,7 +84,7 @@ class Connection {
  * each new connection (a new generation) and what the old one left
  * unacknowledged is reported with the `reset` event.
  *
- * Events: `connected` (Opened), `ack` ({ generation, offset }), `reset`
+ * Events: `connected` (Opened), `credit` ({ generation, available }), `ack` ({ generation, offset }), `reset`
  * ({ generation, unacknowledged, details }), `sent` ({ generation, offset, count, granted }).
  */
 export class LinkSender extends EventEmitter {
@@ -235,7 +235,7 @@ export class LinkSender extends EventEmitter {
     connection.window.close(error);
     connection.lifetime.abort(error);
     if (this.#connection === connection) this.#connection = undefined;
-    if (connection.opened) this.emit('reset', { generation: connection.generation, unacknowledged: error.unacknowledged, details });
+    if (connection.opened && !this.#stopping.signal.aborted) this.emit('reset', { generation: connection.generation, unacknowledged: error.unacknowledged, details });
     connection.resolveEnded(error);
   }
 
@@ -258,6 +258,7 @@ export class LinkSender extends EventEmitter {
       case 'credit':
         if (!connection.opened) throw failedPrecondition('Credit before Opened');
         connection.window.grant(frame.credit!.events);
+        this.emit('credit', { generation: connection.generation, available: connection.window.available });
         return;
       case 'ack': {
         const offset = frame.ack!.offset;

@@ -1,0 +1,118 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type pg from 'pg';
+import type { Breaker } from '../lib/breaker.js';
+import { createLogger } from '../lib/log.js';
+import { hotItems } from './hotItems.js';
+import { IntakeUnavailableError, NoCreditError, type IntakeClient } from './IntakeClient.js';
+import { parseEvents, type ParseLimits } from './parseEvents.js';
+
+const log = createLogger('gateway');
+
+export interface HttpApiOptions extends ParseLimits {
+  maxBodyBytes: number;
+  intake: IntakeClient;
+  pool: pg.Pool;
+  databaseBreaker: Breaker;
+}
+
+class BodyTooLargeError extends Error {}
+
+/** The gateway's HTTP routes: ingest, the hot-items read API, health and readiness. */
+export function createHttpApi(options: HttpApiOptions): (request: IncomingMessage, response: ServerResponse) => void {
+  return (request, response) => {
+    route(request, response, options).catch((error: unknown) => {
+      log.error('request failed', { method: request.method, url: request.url, error: String(error) });
+      if (!response.headersSent) reply(response, 500, { error: 'internal error' });
+      else response.destroy();
+    });
+  };
+}
+
+async function route(request: IncomingMessage, response: ServerResponse, options: HttpApiOptions): Promise<void> {
+  const url = new URL(request.url ?? '/', 'http://gateway');
+  const method = request.method ?? 'GET';
+  const allow = (methods: string) => { response.setHeader('Allow', methods); reply(response, 405, { error: `use ${methods}` }); };
+  switch (url.pathname) {
+    case '/v1/events':
+      return method === 'POST' ? ingest(request, response, options) : allow('POST');
+    case '/v1/hot-items':
+      return method === 'GET' ? readHotItems(url, response, options) : allow('GET');
+    case '/healthz':
+      return reply(response, 200, { status: 'ok' });
+    case '/readyz':
+      return options.intake.connected ? reply(response, 200, { status: 'ready' }) : reply(response, 503, { status: 'not connected to the source' });
+    default:
+      return reply(response, 404, { error: `no route ${url.pathname}` });
+  }
+}
+
+async function ingest(request: IncomingMessage, response: ServerResponse, options: HttpApiOptions): Promise<void> {
+  let body: string;
+  try {
+    body = await readBody(request, options.maxBodyBytes);
+  } catch (error) {
+    if (!(error instanceof BodyTooLargeError)) throw error;
+    response.setHeader('Connection', 'close');
+    return reply(response, 413, { error: `the body is larger than ${options.maxBodyBytes} bytes` });
+  }
+  const contentType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const parsed = parseEvents(body, contentType, options);
+  if (!parsed.ok) return reply(response, parsed.status, { error: parsed.error, errors: parsed.errors });
+  try {
+    await options.intake.submit(parsed.events);
+    reply(response, 202, { accepted: parsed.events.length });
+  } catch (error) {
+    if (error instanceof NoCreditError) {
+      response.setHeader('Retry-After', String(error.retryAfterSeconds));
+      return reply(response, 429, { error: 'the mesh is at capacity; retry after the given seconds' });
+    }
+    if (error instanceof IntakeUnavailableError) {
+      response.setHeader('Retry-After', '1');
+      return reply(response, 503, { error: error.message });
+    }
+    throw error;
+  }
+}
+
+async function readHotItems(url: URL, response: ServerResponse, options: HttpApiOptions): Promise<void> {
+  const minuteText = url.searchParams.get('minute');
+  const minute = minuteText === null ? new Date() : new Date(minuteText);
+  if (Number.isNaN(minute.getTime())) return reply(response, 400, { error: 'minute must be an RFC 3339 timestamp' });
+  const limitText = url.searchParams.get('limit') ?? '10';
+  const limit = Number(limitText);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return reply(response, 400, { error: 'limit must be an integer from 1 to 1000' });
+  try {
+    reply(response, 200, await hotItems(options.pool, options.databaseBreaker, minute, limit));
+  } catch (error) {
+    log.warn('hot items unavailable', { error: String(error) });
+    response.setHeader('Retry-After', '1');
+    reply(response, 503, { error: 'the results database is unavailable' });
+  }
+}
+
+function readBody(request: IncomingMessage, maxBytes: number): Promise<string> {
+  const declared = Number(request.headers['content-length'] ?? 0);
+  if (declared > maxBytes) return Promise.reject(new BodyTooLargeError());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        request.removeAllListeners('data');
+        request.resume();
+        reject(new BodyTooLargeError());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.on('error', reject);
+  });
+}
+
+function reply(response: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  response.end(text);
+}

@@ -1,0 +1,40 @@
+import { createServer } from 'node:http';
+import { once } from 'node:events';
+import { Breaker, breakerSettings } from '../lib/breaker.js';
+import { runService } from '../lib/service/runService.js';
+import { createPool } from '../lib/storage/postgres.js';
+import { IntakeClient } from './IntakeClient.js';
+import { createHttpApi } from './httpApi.js';
+
+await runService('gateway', async (env) => {
+  const port = env.integer('GATEWAY_PORT', 8080, { min: 0, max: 65_535 });
+  const host = env.string('GATEWAY_HOST', '127.0.0.1');
+  const sourceAddress = env.address('SOURCE_ADDR', '127.0.0.1:50051');
+  const databaseUrl = env.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/mesh', ['postgres:', 'postgresql:']);
+  const limits = {
+    maxBodyBytes: env.integer('MAX_BODY_BYTES', 1024 * 1024, { min: 1024, max: 64 * 1024 * 1024 }),
+    maxEvents: env.integer('MAX_EVENTS_PER_REQUEST', 1000, { min: 1, max: 100_000 }),
+    maxFieldLength: env.integer('MAX_FIELD_LENGTH', 128, { min: 1, max: 10_000 }),
+  };
+  const databaseBreaker = new Breaker('postgres', breakerSettings(env, 'postgres'));
+  env.done();
+
+  const pool = createPool(databaseUrl, { max: 4, applicationName: 'mesh-gateway' });
+  const intake = new IntakeClient(sourceAddress, 'gateway');
+  const server = createServer(createHttpApi({ ...limits, intake, pool, databaseBreaker }));
+  server.keepAliveTimeout = 65_000;
+  server.listen(port, host);
+  await once(server, 'listening');
+  const address = server.address();
+  const boundPort = typeof address === 'object' && address ? address.port : port;
+  return {
+    address: `http://${host}:${boundPort}`,
+    async stop() {
+      server.close();
+      server.closeIdleConnections();
+      await intake.close();
+      databaseBreaker.shutdown();
+      await pool.end();
+    },
+  };
+});

@@ -1,0 +1,96 @@
+import CircuitBreaker from 'opossum';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Environment } from './config.js';
+import { createLogger } from './log.js';
+
+const log = createLogger('breaker');
+
+export interface BreakerSettings {
+  /** A call slower than this counts as a failure. */
+  timeoutMs: number;
+  /** The failure percentage, over the rolling window, that opens the breaker. */
+  errorThresholdPercentage: number;
+  /** How long the breaker stays open before one probe call may try the dependency. */
+  resetTimeoutMs: number;
+  /** Calls in the window before the percentage is trusted. */
+  volumeThreshold: number;
+}
+
+/** Breaker settings for `dependency` (e.g. POSTGRES), from BREAKER_<DEPENDENCY>_* variables. */
+export function breakerSettings(env: Environment, dependency: string): BreakerSettings {
+  const prefix = `BREAKER_${dependency.toUpperCase()}_`;
+  return {
+    timeoutMs: env.integer(`${prefix}TIMEOUT_MS`, 5_000, { min: 1, max: 600_000 }),
+    errorThresholdPercentage: env.integer(`${prefix}ERROR_PERCENT`, 50, { min: 1, max: 100 }),
+    resetTimeoutMs: env.integer(`${prefix}RESET_MS`, 2_000, { min: 10, max: 600_000 }),
+    volumeThreshold: env.integer(`${prefix}VOLUME`, 5, { min: 1, max: 10_000 }),
+  };
+}
+
+export type BreakerState = 'closed' | 'open' | 'half-open';
+
+/** One dependency (Redis, Postgres) of one service, behind an opossum circuit breaker. */
+export class Breaker {
+  readonly #circuit: CircuitBreaker<[() => Promise<unknown>], unknown>;
+
+  constructor(readonly dependency: string, settings: BreakerSettings) {
+    this.#circuit = new CircuitBreaker((call: () => Promise<unknown>) => call(), {
+      timeout: settings.timeoutMs,
+      errorThresholdPercentage: settings.errorThresholdPercentage,
+      resetTimeout: settings.resetTimeoutMs,
+      volumeThreshold: settings.volumeThreshold,
+      name: dependency,
+    });
+    this.#circuit.on('open', () => log.warn('breaker opened', { dependency }));
+    this.#circuit.on('halfOpen', () => log.info('breaker half-open: probing', { dependency }));
+    this.#circuit.on('close', () => log.info('breaker closed', { dependency }));
+  }
+
+  get state(): BreakerState {
+    if (this.#circuit.opened) return 'open';
+    return this.#circuit.halfOpen ? 'half-open' : 'closed';
+  }
+
+  get stats() { return this.#circuit.stats; }
+
+  /** One call through the breaker; rejects at once, without calling, while it is open. */
+  fire<T>(call: () => Promise<T>): Promise<T> {
+    return this.#circuit.fire(call) as Promise<T>;
+  }
+
+  /**
+   * Calls until a call succeeds: a stage that holds. While the breaker is open
+   * it waits for the breaker's own half-open probe instead of calling, so a
+   * broken dependency sees the probes, not a retry storm; `signal` gives up.
+   */
+  async hold<T>(call: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    for (let failures = 0; ; failures += 1) {
+      signal?.throwIfAborted();
+      try {
+        return await this.fire(call);
+      } catch (error) {
+        if (this.#circuit.opened) await this.#stateChange(signal);
+        else await sleep(Math.min(1_000, 20 * 2 ** Math.min(failures, 6)) * Math.random(), undefined, { signal });
+      }
+    }
+  }
+
+  shutdown(): void {
+    this.#circuit.shutdown();
+  }
+
+  #stateChange(signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        this.#circuit.off('halfOpen', done);
+        this.#circuit.off('close', done);
+        signal?.removeEventListener('abort', aborted);
+        resolve();
+      };
+      const aborted = () => { done(); reject(signal!.reason); };
+      this.#circuit.on('halfOpen', done);
+      this.#circuit.on('close', done);
+      signal?.addEventListener('abort', aborted, { once: true });
+    });
+  }
+}

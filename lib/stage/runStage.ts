@@ -1,0 +1,164 @@
+import type { Event, Event__Output } from '../contract/loadContract.js';
+import { bindServer, createFlowServer, type FlowServerOptions } from '../flow/FlowServer.js';
+import type { Delivery } from '../flow/LinkReceiver.js';
+import { LinkSender } from '../flow/LinkSender.js';
+import { LinkResetError } from '../flow/linkErrors.js';
+import { createLogger } from '../log.js';
+import { InboundLinks } from './InboundLinks.js';
+import { Semaphore } from './Semaphore.js';
+
+export interface StageDefinition {
+  /** The service's name, e.g. "enrichment". */
+  name: string;
+  /** host:port to listen on for upstream links. */
+  listen: string;
+  receiver: Omit<FlowServerOptions, 'receiver'>;
+  /** Where processed events go; the sink has no downstream. */
+  downstream?: { target: string; link: string };
+  /** Batches processed at once. */
+  concurrency: number;
+  /**
+   * What this hop does to one batch: the events to pass on (for the sink:
+   * resolves once they are committed). It holds, rather than throws, while a
+   * dependency is unavailable.
+   */
+  process(events: Event__Output[]): Promise<Event[]>;
+}
+
+export interface RunningStage {
+  port: number;
+  inbound: InboundLinks;
+  downstream: LinkSender | undefined;
+  /** Stops taking, finishes and passes on what is in flight (acknowledgements included, for up to `graceMs`), then closes. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+interface Output { delivery: Delivery; result: Promise<Event[]> }
+interface PendingAck { generation: number; end: number; delivery: Delivery }
+
+/**
+ * The runtime every hop shares. It takes from its upstream links only as many
+ * events as its downstream has credit for (rule 4), processes a bounded number
+ * of batches at once, passes results on in order, and acknowledges each
+ * upstream delivery only when downstream acknowledged what it became (rule 5).
+ * When the downstream link resets, it resets its upstream links too, so the
+ * intake re-delivers whatever was in flight (rule 8).
+ */
+export async function runStage(definition: StageDefinition): Promise<RunningStage> {
+  const log = createLogger(definition.name);
+  const inbound = new InboundLinks();
+  const server = createFlowServer({ ...definition.receiver, receiver: definition.name }, (link) => {
+    log.info('upstream link opened', { link: link.name, sender: link.sender });
+    inbound.add(link);
+  });
+  const port = await bindServer(server, definition.listen);
+  const sender = definition.downstream
+    ? new LinkSender({ target: definition.downstream.target, link: definition.downstream.link, sender: definition.name })
+    : undefined;
+
+  const slots = new Semaphore(definition.concurrency);
+  const stopping = new AbortController();
+  const outputs: Output[] = [];
+  const pendingAcks: PendingAck[] = [];
+  let reserved = 0;
+  let wakeSendLoop: (() => void) | undefined;
+  let wakeBudget: (() => void) | undefined;
+  const signalBudget = () => { const wake = wakeBudget; wakeBudget = undefined; wake?.(); };
+
+  sender?.on('credit', signalBudget);
+  sender?.on('ack', ({ generation, offset }: { generation: number; offset: number }) => {
+    while (pendingAcks.length > 0) {
+      const head = pendingAcks[0]!;
+      if (head.generation === generation && head.end > offset) break;
+      pendingAcks.shift();
+      if (head.generation === generation) head.delivery.acknowledge();
+    }
+  });
+  sender?.on('reset', ({ generation, unacknowledged }: { generation: number; unacknowledged: number }) => {
+    for (let i = pendingAcks.length - 1; i >= 0; i -= 1) if (pendingAcks[i]!.generation <= generation) pendingAcks.splice(i, 1);
+    log.warn('downstream link reset; resetting upstream links so the intake re-delivers', { unacknowledged });
+    inbound.resetAll(`downstream link ${definition.downstream!.link} reset`);
+    signalBudget();
+  });
+
+  /** Events this stage may take now: what downstream has granted and is not yet spoken for. */
+  async function downstreamBudget(): Promise<number> {
+    if (!sender) return definition.receiver.maxBatchEvents;
+    for (;;) {
+      const free = sender.stats().availableCredit - reserved;
+      if (free > 0 || stopping.signal.aborted) return Math.max(free, 0);
+      await new Promise<void>((resolve) => { wakeBudget = resolve; });
+    }
+  }
+
+  async function pump(): Promise<void> {
+    while (!stopping.signal.aborted) {
+      await slots.acquire();
+      const budget = await downstreamBudget();
+      const delivery = budget > 0 ? await inbound.next(Math.min(budget, definition.receiver.maxBatchEvents), stopping.signal) : undefined;
+      if (!delivery) {
+        slots.release();
+        wakeSendLoop?.();
+        continue;
+      }
+      reserved += delivery.events.length;
+      const result = definition.process(delivery.events);
+      result.catch(() => undefined); // observed, in order, by the send loop
+      outputs.push({ delivery, result });
+      wakeSendLoop?.();
+    }
+  }
+
+  async function passOn(): Promise<void> {
+    for (;;) {
+      const output = outputs.shift();
+      if (!output) {
+        if (stopping.signal.aborted && slots.inUse === 0) return;
+        await new Promise<void>((resolve) => { wakeSendLoop = resolve; });
+        wakeSendLoop = undefined;
+        continue;
+      }
+      const { delivery } = output;
+      try {
+        const events = await output.result;
+        if (delivery.abandoned) continue;
+        if (!sender || events.length === 0) {
+          delivery.acknowledge();
+        } else {
+          const sent = await sender.send(events, delivery.traceContext);
+          pendingAcks.push({ generation: sent.generation, end: sent.offset + sent.count, delivery });
+        }
+      } catch (error) {
+        if (!(error instanceof LinkResetError)) {
+          log.error('batch failed; its link is reset so upstream re-delivers it', { link: delivery.link, error: String(error) });
+          for (const link of inbound.links) if (link.name === delivery.link && !delivery.abandoned) link.reset(`${definition.name} failed a batch`);
+        }
+      } finally {
+        reserved -= delivery.events.length;
+        slots.release();
+        signalBudget();
+      }
+    }
+  }
+
+  const pumping = pump();
+  const passing = passOn();
+
+  return {
+    port,
+    inbound,
+    downstream: sender,
+    async stop(graceMs = 10_000) {
+      stopping.abort();
+      signalBudget();
+      wakeSendLoop?.();
+      await pumping;
+      await passing;
+      const deadline = Date.now() + graceMs;
+      while (pendingAcks.length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      await sender?.close('stage stopping');
+      inbound.resetAll(`${definition.name} stopping`);
+      server.forceShutdown();
+    },
+  };
+}

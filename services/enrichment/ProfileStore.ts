@@ -1,0 +1,50 @@
+import type { Breaker } from '../../lib/breaker.js';
+import type { Profile } from '../../lib/contract/loadContract.js';
+import { profileKey, type Redis } from '../../lib/storage/redis.js';
+
+export type BreakerMode = 'hold' | 'degrade';
+
+const missing: Profile = { found: false, segment: '', country: '', degraded: false };
+const degraded: Profile = { found: false, segment: '', country: '', degraded: true };
+
+/** User profiles in Redis, fetched a batch at a time with one MGET. */
+export class ProfileStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keyPrefix: string,
+    private readonly breaker: Breaker,
+    private readonly mode: BreakerMode,
+  ) {}
+
+  /**
+   * Profiles by user id. While Redis is unavailable it holds (waits for the
+   * breaker to let a probe through) or, in degrade mode, answers at once with
+   * every profile marked degraded.
+   */
+  async lookup(userIds: string[]): Promise<Map<string, Profile>> {
+    const unique = [...new Set(userIds)];
+    const keys = unique.map((id) => profileKey(this.keyPrefix, id));
+    const fetch = () => this.redis.mget(keys);
+    let values: Array<string | null>;
+    if (this.mode === 'hold') {
+      values = await this.breaker.hold(fetch);
+    } else {
+      try {
+        values = await this.breaker.fire(fetch);
+      } catch {
+        return new Map(unique.map((id) => [id, degraded]));
+      }
+    }
+    return new Map(unique.map((id, i) => [id, parseProfile(values[i] ?? null)]));
+  }
+}
+
+function parseProfile(stored: string | null): Profile {
+  if (stored === null) return missing;
+  try {
+    const { segment, country } = JSON.parse(stored) as { segment?: unknown; country?: unknown };
+    return { found: true, segment: String(segment ?? ''), country: String(country ?? ''), degraded: false };
+  } catch {
+    return missing;
+  }
+}

@@ -1,0 +1,36 @@
+import { Breaker, breakerSettings } from '../../lib/breaker.js';
+import { runService } from '../../lib/service/runService.js';
+import { runStage } from '../../lib/stage/runStage.js';
+import { stageSettings } from '../../lib/stage/stageSettings.js';
+import { createRedis } from '../../lib/storage/redis.js';
+import { ProfileStore } from './ProfileStore.js';
+
+await runService('enrichment', async (env) => {
+  const settings = stageSettings(env, '127.0.0.1:50052');
+  const joinAddress = env.address('JOIN_ADDR', '127.0.0.1:50053');
+  const redisUrl = env.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']);
+  const keyPrefix = env.string('REDIS_KEY_PREFIX', 'mesh:');
+  const mode = env.oneOf('ENRICHMENT_BREAKER_MODE', ['hold', 'degrade'] as const, 'hold');
+  const breaker = new Breaker('redis', breakerSettings(env, 'redis'));
+  env.done();
+
+  const redis = createRedis(redisUrl, { name: 'mesh-enrichment' });
+  const profiles = new ProfileStore(redis, keyPrefix, breaker, mode);
+  const stage = await runStage({
+    ...settings,
+    name: 'enrichment',
+    downstream: { target: joinAddress, link: 'enrichment->join' },
+    async process(events) {
+      const found = await profiles.lookup(events.map((event) => event.userId));
+      return events.map((event) => ({ ...event, profile: found.get(event.userId)! }));
+    },
+  });
+  return {
+    address: `${settings.listen.replace(/:\d+$/, '')}:${stage.port}`,
+    async stop() {
+      await stage.stop();
+      breaker.shutdown();
+      redis.disconnect();
+    },
+  };
+});

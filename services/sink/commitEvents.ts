@@ -1,0 +1,74 @@
+import type pg from 'pg';
+import type { Event__Output } from '../../lib/contract/loadContract.js';
+
+export interface DeadLetter { eventId: string; reason: string; payload: unknown }
+
+/** Why the sink cannot write an event, or undefined if it can. */
+export function rejectionReason(event: Event__Output): string | undefined {
+  if (!event.id) return 'missing id';
+  if (!event.userId || !event.itemId || !event.kind) return 'missing user, item or kind';
+  if (!Number.isFinite(event.eventTimeMs) || event.eventTimeMs <= 0) return 'invalid event time';
+  if (!Number.isSafeInteger(event.priceCents) || event.priceCents < 0) return 'invalid price';
+  if (!event.product?.found) return `unknown product ${event.itemId}`;
+  return undefined;
+}
+
+// One statement, so one round trip and one transaction: the events that were
+// really inserted (not those already there) are what item_minute counts, so a
+// replay never counts twice; dead letters are idempotent on (stage, event_id).
+const commitStatement = `
+WITH input AS (
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::int8[], $7::float8[],
+                       $8::bool[], $9::bool[], $10::text[], $11::text[], $12::text[], $13::text[], $14::int8[])
+    AS t(id, user_id, item_id, kind, event_ms, price_cents, accepted_ms, profile_found, profile_degraded,
+         user_segment, user_country, product_name, product_category, list_price_cents)
+), inserted AS (
+  INSERT INTO events (id, user_id, item_id, kind, event_time, price_cents, accepted_at, profile_found, profile_degraded,
+                      user_segment, user_country, product_name, product_category, list_price_cents)
+  SELECT id, user_id, item_id, kind, to_timestamp(event_ms / 1000.0), price_cents, to_timestamp(accepted_ms / 1000.0),
+         profile_found, profile_degraded, user_segment, user_country, product_name, product_category, list_price_cents
+  FROM input
+  ON CONFLICT (id) DO NOTHING
+  RETURNING item_id, event_time
+), counted AS (
+  INSERT INTO item_minute (item_id, minute, count)
+  SELECT item_id, date_trunc('minute', event_time, 'UTC'), count(*) FROM inserted GROUP BY 1, 2 ORDER BY 1, 2
+  ON CONFLICT (item_id, minute) DO UPDATE SET count = item_minute.count + EXCLUDED.count
+  RETURNING 1
+), dead AS (
+  INSERT INTO dead_letters (event_id, stage, reason, payload)
+  SELECT event_id, 'sink', reason, payload FROM unnest($15::text[], $16::text[], $17::jsonb[]) AS d(event_id, reason, payload)
+  ON CONFLICT (stage, event_id) DO NOTHING
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM inserted)::int AS inserted, (SELECT count(*) FROM counted)::int AS counted, (SELECT count(*) FROM dead)::int AS dead`;
+
+const deadlockDetected = '40P01';
+
+/** Writes a batch: good events to `events` and `item_minute`, the rest to `dead_letters`, atomically. */
+export async function commitEvents(pool: pg.Pool, events: Event__Output[]): Promise<{ inserted: number; dead: number }> {
+  const good: Event__Output[] = [];
+  const dead: DeadLetter[] = [];
+  for (const event of events) {
+    const reason = rejectionReason(event);
+    if (reason) dead.push({ eventId: event.id || `intake:${event.intakeId}`, reason, payload: event });
+    else good.push(event);
+  }
+  const parameters = [
+    good.map((e) => e.id), good.map((e) => e.userId), good.map((e) => e.itemId), good.map((e) => e.kind),
+    good.map((e) => e.eventTimeMs), good.map((e) => e.priceCents), good.map((e) => e.acceptedAtMs || Date.now()),
+    good.map((e) => e.profile?.found ?? false), good.map((e) => e.profile?.degraded ?? false),
+    good.map((e) => (e.profile?.found ? e.profile.segment : null)), good.map((e) => (e.profile?.found ? e.profile.country : null)),
+    good.map((e) => e.product!.name), good.map((e) => e.product!.category), good.map((e) => e.product!.listPriceCents),
+    dead.map((d) => d.eventId), dead.map((d) => d.reason), dead.map((d) => JSON.stringify(d.payload)),
+  ];
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const { rows } = await pool.query<{ inserted: number; dead: number }>(commitStatement, parameters);
+      return rows[0]!;
+    } catch (error) {
+      // Concurrent batches may lock the same item_minute rows in another order; the loser retries.
+      if ((error as { code?: string }).code !== deadlockDetected || attempt >= 5) throw error;
+    }
+  }
+}

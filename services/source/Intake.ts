@@ -1,0 +1,94 @@
+import type { Breaker } from '../../lib/breaker.js';
+import type { Event, Event__Output } from '../../lib/contract/loadContract.js';
+import type { Redis } from '../../lib/storage/redis.js';
+
+export interface IntakeEntry { id: string; event: Event__Output }
+
+type StreamReply = Array<[string, Array<[string, string[]]>]> | null;
+
+/**
+ * The durable intake: a Redis Stream read through a consumer group, so an
+ * entry stays pending until the source deletes it after the sink committed it.
+ * Every call goes through the Redis breaker and holds while Redis is down.
+ */
+export class Intake {
+  constructor(
+    private readonly redis: Redis,
+    /** A connection of its own: a blocking read would stall every other call on a shared one. */
+    private readonly blockingRedis: Redis,
+    private readonly breaker: Breaker,
+    readonly key: string,
+    readonly group: string,
+    readonly consumer: string,
+  ) {}
+
+  async createGroup(): Promise<void> {
+    await this.breaker.hold(async () => {
+      try {
+        await this.redis.xgroup('CREATE', this.key, this.group, '0', 'MKSTREAM');
+      } catch (error) {
+        if (!String(error).includes('BUSYGROUP')) throw error;
+      }
+    });
+  }
+
+  length(): Promise<number> {
+    return this.breaker.hold(() => this.redis.xlen(this.key));
+  }
+
+  async append(events: Event[]): Promise<void> {
+    await this.breaker.hold(async () => {
+      const pipeline = this.redis.pipeline();
+      for (const event of events) pipeline.xadd(this.key, '*', 'e', JSON.stringify(event));
+      const results = await pipeline.exec();
+      const failed = results?.find(([error]) => error);
+      if (failed) throw failed[0];
+    });
+  }
+
+  /** Entries never delivered to any consumer, waiting up to `blockMs` for some. */
+  async readNew(count: number, blockMs: number): Promise<IntakeEntry[]> {
+    const reply = await this.breaker.hold(() => this.blockingRedis.xreadgroup(
+      'GROUP', this.group, this.consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', this.key, '>',
+    ) as Promise<StreamReply>);
+    return toEntries(reply);
+  }
+
+  /** Entries delivered to this consumer and not yet deleted, after `afterId`: what a restart or a reset re-delivers. */
+  async readPending(afterId: string, count: number): Promise<IntakeEntry[]> {
+    const reply = await this.breaker.hold(() => this.redis.xreadgroup(
+      'GROUP', this.group, this.consumer, 'COUNT', count, 'STREAMS', this.key, afterId,
+    ) as Promise<StreamReply>);
+    return toEntries(reply);
+  }
+
+  /** Acknowledged end to end: gone from the group and from the stream. */
+  async remove(ids: string[]): Promise<void> {
+    await this.breaker.hold(async () => {
+      const results = await this.redis.pipeline().xack(this.key, this.group, ...ids).xdel(this.key, ...ids).exec();
+      const failed = results?.find(([error]) => error);
+      if (failed) throw failed[0];
+    });
+  }
+}
+
+function toEntries(reply: StreamReply): IntakeEntry[] {
+  const entries: IntakeEntry[] = [];
+  for (const [, messages] of reply ?? []) {
+    for (const [id, fields] of messages) {
+      // A pending entry deleted meanwhile comes back with no fields.
+      if (!fields || fields.length < 2) continue;
+      entries.push({ id, event: { ...parseEvent(fields[1]!), intakeId: id } });
+    }
+  }
+  return entries;
+}
+
+/** An entry that is not an event still flows on, with no id, so the sink dead-letters it instead of the stream blocking on it. */
+function parseEvent(stored: string): Event__Output {
+  try {
+    return JSON.parse(stored) as Event__Output;
+  } catch {
+    return { id: '', userId: '', itemId: '', kind: '', eventTimeMs: 0, priceCents: 0, acceptedAtMs: 0, intakeId: '', profile: null, product: null };
+  }
+}

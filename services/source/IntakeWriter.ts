@@ -1,0 +1,45 @@
+import type { InboundLinks } from '../../lib/stage/InboundLinks.js';
+import type { Intake } from './Intake.js';
+
+/**
+ * Gateway → intake. Takes from the gateway's links only while the intake has
+ * room, so the gateway's credit stops exactly when the intake is full; each
+ * delivery is acknowledged once it is in the stream.
+ */
+export class IntakeWriter {
+  #length: number;
+  #wakeForRoom: (() => void) | undefined;
+
+  constructor(private readonly intake: Intake, private readonly inbound: InboundLinks, readonly maxLength: number, currentLength: number) {
+    this.#length = currentLength;
+  }
+
+  get length(): number { return this.#length; }
+
+  /** Entries left the intake (acknowledged end to end). */
+  removed(count: number): void {
+    this.#length -= count;
+    const wake = this.#wakeForRoom;
+    this.#wakeForRoom = undefined;
+    wake?.();
+  }
+
+  async run(maxBatchEvents: number, signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      const room = this.maxLength - this.#length;
+      if (room <= 0) {
+        await new Promise<void>((resolve) => {
+          this.#wakeForRoom = resolve;
+          signal.addEventListener('abort', () => resolve(), { once: true });
+        });
+        continue;
+      }
+      const delivery = await this.inbound.next(Math.min(room, maxBatchEvents), signal);
+      if (!delivery) continue;
+      const acceptedAtMs = Date.now();
+      await this.intake.append(delivery.events.map((event) => ({ ...event, acceptedAtMs: event.acceptedAtMs || acceptedAtMs })));
+      this.#length += delivery.events.length;
+      delivery.acknowledge();
+    }
+  }
+}

@@ -1,0 +1,52 @@
+import { Breaker, breakerSettings } from '../../lib/breaker.js';
+import { bindServer, createFlowServer } from '../../lib/flow/FlowServer.js';
+import { LinkSender } from '../../lib/flow/LinkSender.js';
+import { runService } from '../../lib/service/runService.js';
+import { InboundLinks } from '../../lib/stage/InboundLinks.js';
+import { stageSettings } from '../../lib/stage/stageSettings.js';
+import { createRedis, intakeStreamKey } from '../../lib/storage/redis.js';
+import { Intake } from './Intake.js';
+import { IntakeReader } from './IntakeReader.js';
+import { IntakeWriter } from './IntakeWriter.js';
+
+await runService('source', async (env) => {
+  const settings = stageSettings(env, '127.0.0.1:50051');
+  const enrichmentAddress = env.address('ENRICHMENT_ADDR', '127.0.0.1:50052');
+  const redisUrl = env.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']);
+  const keyPrefix = env.string('REDIS_KEY_PREFIX', 'mesh:');
+  const maxIntakeLength = env.integer('INTAKE_MAX_LENGTH', 100_000, { min: 1, max: 100_000_000 });
+  const consumer = env.string('SOURCE_CONSUMER', 'source-1');
+  const breaker = new Breaker('redis', breakerSettings(env, 'redis'));
+  env.done();
+
+  const redis = createRedis(redisUrl, { name: 'mesh-source' });
+  const blockingRedis = createRedis(redisUrl, { name: 'mesh-source-reader' });
+  const intake = new Intake(redis, blockingRedis, breaker, intakeStreamKey(keyPrefix), 'mesh', consumer);
+  await intake.createGroup();
+
+  const inbound = new InboundLinks();
+  const server = createFlowServer({ ...settings.receiver, receiver: 'source' }, (link) => inbound.add(link));
+  const port = await bindServer(server, settings.listen);
+  const writer = new IntakeWriter(intake, inbound, maxIntakeLength, await intake.length());
+  const downstream = new LinkSender({ target: enrichmentAddress, link: 'source->enrichment', sender: consumer });
+  const reader = new IntakeReader(intake, downstream, (count) => writer.removed(count));
+
+  const stopping = new AbortController();
+  const running = Promise.all([
+    writer.run(settings.receiver.maxBatchEvents, stopping.signal),
+    reader.run(settings.receiver.maxBatchEvents, 1_000, stopping.signal),
+  ]);
+  return {
+    address: `${settings.listen.replace(/:\d+$/, '')}:${port}`,
+    async stop() {
+      stopping.abort();
+      inbound.resetAll('source stopping');
+      server.forceShutdown();
+      await downstream.close('source stopping');
+      await running.catch(() => undefined);
+      breaker.shutdown();
+      redis.disconnect();
+      blockingRedis.disconnect();
+    },
+  };
+});

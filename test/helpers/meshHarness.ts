@@ -1,0 +1,61 @@
+import { randomBytes } from 'node:crypto';
+import type pg from 'pg';
+import { applyMigrations } from '../../lib/storage/migrate.js';
+import { createRedis, redisReady, type Redis } from '../../lib/storage/redis.js';
+import { seedProducts, seedProfiles } from '../../tools/seed.js';
+import { Mesh, type MeshOptions } from '../../tools/launcher/Mesh.js';
+import { freshDatabase, redisUrl } from './testServers.js';
+
+export interface MeshUnderTest {
+  mesh: Mesh;
+  pool: pg.Pool;
+  redis: Redis;
+  keyPrefix: string;
+  databaseUrl: string;
+  /** Stops the mesh, then removes the database and every key of this run. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * A whole mesh of real processes for one test, on a database and a Redis key
+ * prefix of its own, seeded with `users` profiles and `products` products.
+ */
+export async function startMeshUnderTest(options: { users?: number; products?: number } & Partial<Pick<MeshOptions, 'env' | 'serviceEnv'>> = {}): Promise<MeshUnderTest> {
+  const database = await freshDatabase();
+  const pool = database.pool();
+  const keyPrefix = `mesh-test-${randomBytes(5).toString('hex')}:`;
+  const redis = createRedis(redisUrl, { name: 'mesh-test' });
+  await redisReady(redis);
+  await applyMigrations(pool);
+  await seedProfiles(redis, keyPrefix, options.users ?? 200);
+  await seedProducts(pool, options.products ?? 100);
+  const dispose = async () => {
+    await mesh?.stop();
+    await deleteKeys(redis, keyPrefix);
+    redis.disconnect();
+    await database.drop();
+  };
+  let mesh: Mesh | undefined;
+  try {
+    mesh = await Mesh.start({
+      databaseUrl: database.url,
+      redisUrl,
+      keyPrefix,
+      env: { LOG_LEVEL: 'warn', ...options.env },
+      serviceEnv: options.serviceEnv,
+    });
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+  return { mesh, pool, redis, keyPrefix, databaseUrl: database.url, dispose };
+}
+
+async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+}

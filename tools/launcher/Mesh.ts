@@ -1,0 +1,86 @@
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ServiceProcess } from './ServiceProcess.js';
+
+export const serviceNames = ['sink', 'join', 'enrichment', 'source', 'gateway'] as const;
+export type ServiceName = (typeof serviceNames)[number];
+
+const compiledRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const scripts: Record<ServiceName, string> = {
+  sink: 'services/sink/main.js',
+  join: 'services/join/main.js',
+  enrichment: 'services/enrichment/main.js',
+  source: 'services/source/main.js',
+  gateway: 'gateway/main.js',
+};
+
+export const defaultPorts: Record<ServiceName, number> = { source: 50051, enrichment: 50052, join: 50053, sink: 50054, gateway: 8080 };
+
+export interface MeshOptions {
+  databaseUrl: string;
+  redisUrl: string;
+  keyPrefix: string;
+  /** Fixed ports; free ones are picked for any left out. */
+  ports?: Partial<Record<ServiceName, number>>;
+  /** Environment for every service, then for one service. */
+  env?: Record<string, string>;
+  serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
+  onLine?: (service: ServiceName, line: string) => void;
+}
+
+/** The five services of the mesh as separate processes, wired to each other by address. */
+export class Mesh {
+  private constructor(readonly services: Record<ServiceName, ServiceProcess>, readonly ports: Record<ServiceName, number>) {}
+
+  static async start(options: MeshOptions): Promise<Mesh> {
+    const ports = {} as Record<ServiceName, number>;
+    for (const name of serviceNames) ports[name] = options.ports?.[name] ?? (await freePort());
+    const address = (name: ServiceName) => `127.0.0.1:${ports[name]}`;
+    const common: Record<string, string> = {
+      ...(process.env as Record<string, string>),
+      DATABASE_URL: options.databaseUrl,
+      REDIS_URL: options.redisUrl,
+      REDIS_KEY_PREFIX: options.keyPrefix,
+      SOURCE_ADDR: address('source'),
+      ENRICHMENT_ADDR: address('enrichment'),
+      JOIN_ADDR: address('join'),
+      SINK_ADDR: address('sink'),
+      GATEWAY_PORT: String(ports.gateway),
+      ...options.env,
+    };
+    const services = {} as Record<ServiceName, ServiceProcess>;
+    for (const name of serviceNames) {
+      const env = { ...common, ...(name === 'gateway' ? {} : { LISTEN_ADDR: address(name) }), ...options.serviceEnv?.[name] };
+      services[name] = new ServiceProcess(name, path.join(compiledRoot, scripts[name]), env, options.onLine as (service: string, line: string) => void);
+    }
+    const mesh = new Mesh(services, ports);
+    try {
+      for (const name of serviceNames) await services[name].start();
+    } catch (error) {
+      await mesh.stop();
+      throw error;
+    }
+    return mesh;
+  }
+
+  get gatewayUrl(): string { return `http://127.0.0.1:${this.ports.gateway}`; }
+
+  address(name: Exclude<ServiceName, 'gateway'>): string { return `127.0.0.1:${this.ports[name]}`; }
+
+  /** Stops every service, the edge first, each given time to finish what it holds. */
+  async stop(): Promise<void> {
+    for (const name of [...serviceNames].reverse()) await this.services[name].stop('SIGTERM');
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}

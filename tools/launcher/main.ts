@@ -1,0 +1,60 @@
+// npm start: the whole mesh on this machine, on its default ports.
+import { Environment, ConfigError } from '../../lib/config.js';
+import { applyMigrations } from '../../lib/storage/migrate.js';
+import { createPool } from '../../lib/storage/postgres.js';
+import { createRedis, redisReady } from '../../lib/storage/redis.js';
+import { ensurePostgres, ensureRedis } from '../localServers.js';
+import { seedProducts, seedProfiles } from '../seed.js';
+import { Mesh, defaultPorts, serviceNames } from './Mesh.js';
+
+const env = new Environment();
+const databaseUrl = env.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/mesh', ['postgres:', 'postgresql:']);
+const redisUrl = env.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']);
+const keyPrefix = env.string('REDIS_KEY_PREFIX', 'mesh:');
+const users = env.integer('SEED_USERS', 1000, { min: 0, max: 10_000_000 });
+const products = env.integer('SEED_PRODUCTS', 500, { min: 0, max: 10_000_000 });
+const gatewayPort = env.integer('GATEWAY_PORT', defaultPorts.gateway, { min: 1, max: 65_535 });
+try {
+  env.done();
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(`mesh: ${error.message}`);
+  process.exit(2);
+}
+
+const postgres = await ensurePostgres(databaseUrl);
+const redisServer = await ensureRedis(redisUrl);
+if (postgres.private) console.log(`postgres (private, in ${postgres.directory}) on ${postgres.url}`);
+if (redisServer.private) console.log(`redis (private, in ${redisServer.directory}) on ${redisServer.url}`);
+
+const pool = createPool(postgres.url, { max: 2, applicationName: 'mesh-launcher' });
+const redis = createRedis(redisServer.url, { name: 'mesh-launcher' });
+await redisReady(redis);
+await applyMigrations(pool);
+await seedProfiles(redis, keyPrefix, users);
+await seedProducts(pool, products);
+await pool.end();
+redis.disconnect();
+console.log(`seeded ${users} user profiles and ${products} products`);
+
+const mesh = await Mesh.start({
+  databaseUrl: postgres.url,
+  redisUrl: redisServer.url,
+  keyPrefix,
+  ports: { ...defaultPorts, gateway: gatewayPort },
+  onLine: (service, line) => { if (line.startsWith('{')) process.stderr.write(`${service} ${line}\n`); },
+});
+for (const name of serviceNames) console.log(`${name} listening on ${mesh.services[name].address}`);
+console.log(`mesh ready: POST events to ${mesh.gatewayUrl}/v1/events (Ctrl-C stops everything)`);
+
+let stopping = false;
+async function stop(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  await mesh.stop();
+  await redisServer.stop();
+  await postgres.stop();
+  process.exit(0);
+}
+process.on('SIGINT', () => void stop());
+process.on('SIGTERM', () => void stop());
