@@ -209,7 +209,7 @@ export const steadyFlow: Scenario = async (kit) => {
     return [{ rule: 3, title: titles.replenish, pass: false, seen: outcome }, { rule: 5, title: titles.acks, pass: false, seen: outcome }, { rule: 8, title: titles.close, pass: false, seen: outcome }];
   }
   const { link, firstGrant } = outcome;
-  const total = firstGrant + Math.min(2 * firstGrant, 10_000);
+  const total = firstGrant + Math.min(firstGrant, 2_000);
   let maxOutstanding = link.outstanding;
   let starved = '';
   for (const event of kitEvents(total)) {

@@ -121,11 +121,17 @@ export class LinkSender extends EventEmitter {
     };
   }
 
-  /** Waits until the link is open and has credit, and says how much. */
+  /** Waits until the link is open and has credit, and says how much; a reset meanwhile means waiting for the next connection. */
   async waitForCredit(): Promise<number> {
-    const connection = await this.#whenOpen();
-    await connection.window.whenAvailable();
-    return connection.window.available;
+    for (;;) {
+      const connection = await this.#whenOpen();
+      try {
+        await connection.window.whenAvailable();
+        return connection.window.available;
+      } catch (error) {
+        if (!(error instanceof LinkResetError)) throw error;
+      }
+    }
   }
 
   /**

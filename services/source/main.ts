@@ -36,6 +36,12 @@ await runService('source', async (env) => {
     writer.run(settings.receiver.maxBatchEvents, stopping.signal),
     reader.run(settings.receiver.maxBatchEvents, 1_000, stopping.signal),
   ]);
+  running.catch((error: unknown) => {
+    if (stopping.signal.aborted) return;
+    // The intake is durable and nothing is acknowledged before it is safe: exiting loses nothing, and a restart re-delivers.
+    console.error(`source: intake loop failed: ${String(error)}`);
+    process.exit(1);
+  });
   return {
     address: `${settings.listen.replace(/:\d+$/, '')}:${port}`,
     async stop() {

@@ -57,11 +57,23 @@ export class Mesh {
     const mesh = new Mesh(services, ports);
     try {
       for (const name of serviceNames) await services[name].start();
+      await mesh.waitUntilReady();
     } catch (error) {
       await mesh.stop();
       throw error;
     }
     return mesh;
+  }
+
+  /** Resolves once the gateway says it is ready (its link to the source is open). */
+  async waitUntilReady(timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const status = await fetch(`${this.gatewayUrl}/readyz`).then((response) => response.status, () => 0);
+      if (status === 200) return;
+      if (Date.now() > deadline) throw new Error(`the gateway was not ready within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 
   get gatewayUrl(): string { return `http://127.0.0.1:${this.ports.gateway}`; }

@@ -1,0 +1,29 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, Environment } from '../lib/config.js';
+
+test('configuration is read from the environment with defaults, and every problem is named at once', () => {
+  const env = new Environment({ LINK_CAPACITY: 'lots', SINK_DELAY_MS: '-5', JOIN_ADDR: 'join', MODE: 'fast', GATEWAY_PORT: '9090' });
+  assert.equal(env.integer('GATEWAY_PORT', 8080, { min: 0, max: 65_535 }), 9090);
+  assert.equal(env.integer('MAX_LINKS', 64), 64);
+  env.integer('LINK_CAPACITY', 4096, { min: 1 });
+  env.integer('SINK_DELAY_MS', 0, { min: 0 });
+  env.address('JOIN_ADDR', '127.0.0.1:50053');
+  env.oneOf('MODE', ['hold', 'degrade'] as const, 'hold');
+  env.url('DATABASE_URL', 'mysql://x', ['postgres:']);
+  assert.throws(() => env.done(), (error: unknown) => {
+    assert.ok(error instanceof ConfigError);
+    assert.deepEqual(error.problems.map((problem) => problem.split(' ')[0]), ['LINK_CAPACITY', 'SINK_DELAY_MS', 'JOIN_ADDR', 'MODE', 'DATABASE_URL']);
+    return true;
+  });
+});
+
+test('a service with invalid configuration exits at start-up with status 2, naming the variable', () => {
+  const sink = fileURLToPath(new URL('../services/sink/main.js', import.meta.url));
+  const result = spawnSync(process.execPath, [sink], { env: { ...process.env, SINK_DELAY_MS: 'slow', LISTEN_ADDR: 'nowhere' }, encoding: 'utf8', timeout: 10_000 });
+  assert.equal(result.status, 2);
+  assert.match(result.stderr, /SINK_DELAY_MS must be an integer, got "slow"/);
+  assert.match(result.stderr, /LISTEN_ADDR must be host:port, got "nowhere"/);
+});
