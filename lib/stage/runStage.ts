@@ -26,7 +26,8 @@ export interface StageDefinition {
 }
 
 export interface RunningStage {
-  port: number;
+  /** host:port it listens on (the port bound, when 0 was asked for). */
+  address: string;
   inbound: InboundLinks;
   downstream: LinkSender | undefined;
   /** Stops taking, finishes and passes on what is in flight (acknowledgements included, for up to `graceMs`), then closes. */
@@ -145,7 +146,7 @@ export async function runStage(definition: StageDefinition): Promise<RunningStag
   const passing = passOn();
 
   return {
-    port,
+    address: `${definition.listen.replace(/:\d+$/, '')}:${port}`,
     inbound,
     downstream: sender,
     async stop(graceMs = 10_000) {

@@ -2,7 +2,7 @@ import { Breaker, breakerSettings } from '../../lib/breaker.js';
 import { runService } from '../../lib/service/runService.js';
 import { runStage } from '../../lib/stage/runStage.js';
 import { stageSettings } from '../../lib/stage/stageSettings.js';
-import { createRedis } from '../../lib/storage/redis.js';
+import { createRedis, redisReady } from '../../lib/storage/redis.js';
 import { ProfileStore } from './ProfileStore.js';
 
 await runService('enrichment', async (env) => {
@@ -15,6 +15,8 @@ await runService('enrichment', async (env) => {
   env.done();
 
   const redis = createRedis(redisUrl, { name: 'mesh-enrichment' });
+  // Started before Redis is up, it still starts, and holds until Redis answers.
+  await redisReady(redis).catch(() => undefined);
   const profiles = new ProfileStore(redis, keyPrefix, breaker, mode);
   const stage = await runStage({
     ...settings,
@@ -26,7 +28,7 @@ await runService('enrichment', async (env) => {
     },
   });
   return {
-    address: `${settings.listen.replace(/:\d+$/, '')}:${stage.port}`,
+    address: stage.address,
     async stop() {
       await stage.stop();
       breaker.shutdown();

@@ -28,7 +28,7 @@ await runService('join', async (env) => {
     },
   });
   return {
-    address: `${settings.listen.replace(/:\d+$/, '')}:${stage.port}`,
+    address: stage.address,
     async stop() {
       await stage.stop();
       breaker.shutdown();

@@ -26,7 +26,7 @@ await runService('sink', async (env) => {
     },
   });
   return {
-    address: `${settings.listen.replace(/:\d+$/, '')}:${stage.port}`,
+    address: stage.address,
     async stop() {
       await stage.stop();
       breaker.shutdown();

@@ -4,7 +4,7 @@ import { LinkSender } from '../../lib/flow/LinkSender.js';
 import { runService } from '../../lib/service/runService.js';
 import { InboundLinks } from '../../lib/stage/InboundLinks.js';
 import { stageSettings } from '../../lib/stage/stageSettings.js';
-import { createRedis, intakeStreamKey } from '../../lib/storage/redis.js';
+import { createRedis, intakeStreamKey, redisReady } from '../../lib/storage/redis.js';
 import { Intake } from './Intake.js';
 import { IntakeReader } from './IntakeReader.js';
 import { IntakeWriter } from './IntakeWriter.js';
@@ -21,6 +21,7 @@ await runService('source', async (env) => {
 
   const redis = createRedis(redisUrl, { name: 'mesh-source' });
   const blockingRedis = createRedis(redisUrl, { name: 'mesh-source-reader' });
+  await Promise.all([redisReady(redis), redisReady(blockingRedis)]).catch(() => undefined);
   const intake = new Intake(redis, blockingRedis, breaker, intakeStreamKey(keyPrefix), 'mesh', consumer);
   await intake.createGroup();
 
