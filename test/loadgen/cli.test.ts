@@ -46,7 +46,7 @@ test('bad arguments exit 2 with a message naming the option', async () => {
 test('--json prints the summary as the last line on stdout, with the per-second figures', async () => {
   const gateway = await startFakeGateway();
   try {
-    const result = await runCli(['--rate', '1000', '--duration', '1', '--batch', '50', '--url', gateway.url, '--json']);
+    const result = await runCli(['--rate', '1000', '--duration', '0.5', '--batch', '50', '--url', gateway.url, '--json']);
     assert.equal(result.code, 0, result.stderr);
     const summary = lastLineAsJson(result.stdout);
     for (const field of ['sent', 'accepted', 'rejected', 'failed', 'dropped_by_client', 'p50_ms', 'p99_ms', 'duration_s', 'offered_rate', 'accepted_per_s', 'per_second']) {

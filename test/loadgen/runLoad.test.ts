@@ -68,7 +68,7 @@ test('the summary counts exactly what the server answered, and the ids file hold
   });
   await withGateway(gateway, async () => {
     const idsFile = join(await mkdtemp(join(tmpdir(), 'loadgen-')), 'ids.txt');
-    const summary = await runLoad({ url: gateway.url, rate: 2000, durationS: 1, batch: 20, idsFile });
+    const summary = await runLoad({ url: gateway.url, rate: 4000, durationS: 0.5, batch: 20, idsFile });
     const accepted = eventsAnswered(gateway, 202);
     assert.equal(summary.sent, gateway.requests.length * 20);
     assert.equal(summary.accepted, accepted.length);
