@@ -33,7 +33,7 @@ export type BreakerState = 'closed' | 'open' | 'half-open';
 export class Breaker {
   readonly #circuit: CircuitBreaker<[() => Promise<unknown>], unknown>;
 
-  constructor(readonly dependency: string, settings: BreakerSettings) {
+  constructor(readonly dependency: string, private readonly settings: BreakerSettings) {
     this.#circuit = new CircuitBreaker((call: () => Promise<unknown>) => call(), {
       timeout: settings.timeoutMs,
       errorThresholdPercentage: settings.errorThresholdPercentage,
@@ -81,7 +81,10 @@ export class Breaker {
 
   #stateChange(signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
+      // opossum's reset timer does not keep the process alive; this one does, and it bounds the wait.
+      const timer = setTimeout(() => done(), this.settings.resetTimeoutMs);
       const done = () => {
+        clearTimeout(timer);
         this.#circuit.off('halfOpen', done);
         this.#circuit.off('close', done);
         signal?.removeEventListener('abort', aborted);

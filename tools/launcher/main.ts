@@ -14,6 +14,8 @@ const keyPrefix = env.string('REDIS_KEY_PREFIX', 'mesh:');
 const users = env.integer('SEED_USERS', 1000, { min: 0, max: 10_000_000 });
 const products = env.integer('SEED_PRODUCTS', 500, { min: 0, max: 10_000_000 });
 const gatewayPort = env.integer('GATEWAY_PORT', defaultPorts.gateway, { min: 1, max: 65_535 });
+// The four stages listen on consecutive ports from here: source, enrichment, join, sink.
+const basePort = env.integer('MESH_BASE_PORT', defaultPorts.source, { min: 1, max: 65_532 });
 try {
   env.done();
 } catch (error) {
@@ -41,7 +43,7 @@ const mesh = await Mesh.start({
   databaseUrl: postgres.url,
   redisUrl: redisServer.url,
   keyPrefix,
-  ports: { ...defaultPorts, gateway: gatewayPort },
+  ports: { source: basePort, enrichment: basePort + 1, join: basePort + 2, sink: basePort + 3, gateway: gatewayPort },
   onLine: (service, line) => { if (line.startsWith('{')) process.stderr.write(`${service} ${line}\n`); },
 });
 for (const name of serviceNames) console.log(`${name} listening on ${mesh.services[name].address}`);
