@@ -9,6 +9,13 @@ export class NoCreditError extends Error {
   }
 }
 
+/** More events than the intake link can ever hold at once: answer 413. */
+export class LargerThanCapacityError extends Error {
+  constructor(readonly capacity: number) {
+    super(`at most ${capacity} events fit in the intake link at once; send fewer per request`);
+  }
+}
+
 /** The intake link is down, or it reset before the source confirmed: answer 503 (retrying is safe). */
 export class IntakeUnavailableError extends Error {}
 
@@ -47,7 +54,9 @@ export class IntakeClient {
   /** Resolves once the source has the events in its intake. */
   submit(events: Event[]): Promise<void> {
     if (!this.sender.connected) return Promise.reject(new IntakeUnavailableError('the gateway is not connected to the source'));
-    const free = this.sender.stats().availableCredit - this.#reserved;
+    const { availableCredit, capacity } = this.sender.stats();
+    if (events.length > capacity) return Promise.reject(new LargerThanCapacityError(capacity));
+    const free = availableCredit - this.#reserved;
     if (free < events.length) return Promise.reject(new NoCreditError(this.#retryAfterSeconds(events.length - Math.max(free, 0))));
     this.#reserved += events.length;
     return new Promise((resolve, reject) => {

@@ -3,7 +3,7 @@ import type pg from 'pg';
 import type { Breaker } from '../lib/breaker.js';
 import { createLogger } from '../lib/log.js';
 import { hotItems } from './hotItems.js';
-import { IntakeUnavailableError, NoCreditError, type IntakeClient } from './IntakeClient.js';
+import { IntakeUnavailableError, LargerThanCapacityError, NoCreditError, type IntakeClient } from './IntakeClient.js';
 import { parseEvents, type ParseLimits } from './parseEvents.js';
 
 const log = createLogger('gateway');
@@ -66,6 +66,7 @@ async function ingest(request: IncomingMessage, response: ServerResponse, option
       response.setHeader('Retry-After', String(error.retryAfterSeconds));
       return reply(response, 429, { error: 'the mesh is at capacity; retry after the given seconds' });
     }
+    if (error instanceof LargerThanCapacityError) return reply(response, 413, { error: error.message });
     if (error instanceof IntakeUnavailableError) {
       response.setHeader('Retry-After', '1');
       return reply(response, 503, { error: error.message });

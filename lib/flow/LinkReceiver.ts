@@ -21,6 +21,8 @@ export interface LinkReceiverOptions {
   maxBatchBytes: number;
   /** Deliveries handed out and not yet acknowledged before `take` waits. */
   maxUnacknowledgedDeliveries?: number;
+  /** Once the buffer has been empty this long, freed space short of a chunk is granted too. */
+  idleGrantMs?: number;
   /** How long a new call may wait before its Open. */
   openTimeoutMs?: number;
 }
@@ -66,6 +68,7 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
   #ackScheduled = false;
   #wakeTaker: (() => void) | undefined;
   #openTimer: NodeJS.Timeout | undefined;
+  #idleGrantTimer: NodeJS.Timeout | undefined;
   #resolveClosed!: (end: LinkEnd) => void;
 
   constructor(
@@ -143,6 +146,7 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
     const complete = this.#acks.track(offset + events.length);
     const grant = this.window.release(events.length);
     if (grant > 0 && this.#state === 'open') this.#write({ credit: { events: grant } });
+    else if (this.#buffer.length === 0) this.#grantWhenIdle();
     const link = this;
     return {
       link: this.name,
@@ -244,12 +248,27 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
     if (this.#state === 'ended') return;
     this.#state = 'ended';
     clearTimeout(this.#openTimer);
+    clearTimeout(this.#idleGrantTimer);
     this.#buffer = [];
     this.#acks.clear();
     finishCall?.();
     this.#wake();
     this.#resolveClosed(end);
     this.emit('end', end);
+  }
+
+  /**
+   * Chunked grants can leave a sender up to a chunk short of the capacity for
+   * good once traffic stops, and a sender that needs its whole batch's credit
+   * at once (the gateway) would wait forever; an idle link grants the rest.
+   */
+  #grantWhenIdle(): void {
+    if (this.#idleGrantTimer || this.window.freed === 0) return;
+    this.#idleGrantTimer = setTimeout(() => {
+      this.#idleGrantTimer = undefined;
+      if (this.#state === 'open' && this.#buffer.length === 0 && this.window.freed > 0) this.#write({ credit: { events: this.window.grantFreed() } });
+    }, this.options.idleGrantMs ?? 10);
+    this.#idleGrantTimer.unref();
   }
 
   #scheduleAck(): void {

@@ -49,6 +49,8 @@ export interface SendResult {
 export interface SenderStats {
   generation: number;
   connected: boolean;
+  /** The receiver's buffer capacity: its first grant on this connection (rule 3); 0 before it. */
+  capacity: number;
   availableCredit: number;
   sent: number;
   acknowledged: number;
@@ -60,6 +62,7 @@ export interface SenderStats {
 class Connection {
   readonly window = new CreditWindow();
   opened: Opened__Output | undefined;
+  capacity = 0;
   sent = 0;
   acknowledged = 0;
   endedBy: LinkResetError | undefined;
@@ -113,6 +116,7 @@ export class LinkSender extends EventEmitter {
     return {
       generation: this.#generation,
       connected: connection !== undefined,
+      capacity: connection?.capacity ?? 0,
       availableCredit: connection?.window.available ?? 0,
       sent: connection?.sent ?? 0,
       acknowledged: connection?.acknowledged ?? 0,
@@ -264,6 +268,7 @@ export class LinkSender extends EventEmitter {
       case 'credit':
         if (!connection.opened) throw failedPrecondition('Credit before Opened');
         connection.window.grant(frame.credit!.events);
+        if (connection.capacity === 0) connection.capacity = frame.credit!.events;
         this.emit('credit', { generation: connection.generation, available: connection.window.available });
         return;
       case 'ack': {

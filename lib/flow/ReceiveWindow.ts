@@ -4,7 +4,8 @@ import { resourceExhausted } from './ProtocolError.js';
  * The receiver's credit accounting (rules 2 and 3). Its capacity is always
  * split three ways: credit outstanding at the sender, events buffered here, and
  * space freed but not yet granted. Freed space is granted back in chunks, so
- * credit frames stay a small fraction of data frames.
+ * credit frames stay a small fraction of data frames; the remainder of a
+ * chunk is granted when the link goes idle (see LinkReceiver).
  */
 export class ReceiveWindow {
   #outstanding = 0;
@@ -21,10 +22,12 @@ export class ReceiveWindow {
 
   get outstanding(): number { return this.#outstanding; }
   get buffered(): number { return this.#buffered; }
+  /** Space freed and not yet granted: less than a chunk. */
+  get freed(): number { return this.#freed; }
 
   /** The first grant of a link: the whole capacity. */
   openingGrant(): number {
-    return this.#grantFreed();
+    return this.grantFreed();
   }
 
   /** Takes `events` into the buffer, or throws RESOURCE_EXHAUSTED if they exceed the credit granted. */
@@ -40,10 +43,11 @@ export class ReceiveWindow {
   release(events: number): number {
     this.#buffered -= events;
     this.#freed += events;
-    return this.#freed >= this.replenishChunk ? this.#grantFreed() : 0;
+    return this.#freed >= this.replenishChunk ? this.grantFreed() : 0;
   }
 
-  #grantFreed(): number {
+  /** Grants whatever is freed, chunk or not (a link gone idle should not sit on credit). */
+  grantFreed(): number {
     const grant = this.#freed;
     this.#outstanding += grant;
     this.#freed = 0;

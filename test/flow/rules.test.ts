@@ -99,9 +99,22 @@ describe('the wire contract (DESIGN.md rules)', { timeout: 15_000 }, () => {
     assert.deepEqual(raw.grants, [100]);
     for (let offset = 0; offset < 100; offset += 1) raw.send({ batch: { offset, events: makeEvents(1) } });
     const link = await taken.link;
+    while (link.received < 100) await new Promise((resolve) => setTimeout(resolve, 5));
     for (let i = 0; i < 100; i += 1) (await link.take())!.acknowledge();
     await raw.awaitCredit(100, 2_000);
     assert.deepEqual(raw.grants, [100, 25, 25, 25, 25], 'one credit frame per 25 events freed, not one per event');
+  });
+
+  test('rule 3: a link gone idle grants what it freed short of a chunk, so a sender is never left short for good', async (t) => {
+    const taken = nextLink();
+    const receiver = await startReceiver(taken.onLink, { capacity: 100, replenishChunk: 25, maxBatchEvents: 100, idleGrantMs: 20 });
+    t.after(() => receiver.stop());
+    const raw = await openRaw(receiver.target);
+    t.after(() => raw.dispose());
+    raw.send({ batch: { offset: 0, events: makeEvents(10) } });
+    (await (await taken.link).take())!.acknowledge();
+    await raw.awaitCredit(100, 2_000);
+    assert.deepEqual(raw.grants, [100, 10]);
   });
 
   test('rule 4: a stage grants upstream only what its downstream will absorb', async (t) => {
