@@ -37,6 +37,8 @@ export interface Delivery {
   /** True once its link has ended: an acknowledgement can no longer reach upstream, which will re-deliver. */
   readonly abandoned: boolean;
   acknowledge(): void;
+  /** It cannot be processed now: ends its link with UNAVAILABLE, so upstream re-delivers it. */
+  reject(details: string): void;
 }
 
 export type LinkEnd =
@@ -154,6 +156,7 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
       events,
       traceContext: head.traceContext,
       get abandoned() { return link.#state === 'ended'; },
+      reject: (details) => this.reset(details),
       acknowledge: () => {
         if (this.#state === 'ended') return;
         if (complete() !== undefined) this.#scheduleAck();

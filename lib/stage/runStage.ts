@@ -30,8 +30,8 @@ export interface RunningStage {
   address: string;
   inbound: InboundLinks;
   downstream: LinkSender | undefined;
-  /** Stops taking, finishes and passes on what is in flight (acknowledgements included, for up to `graceMs`), then closes. */
-  stop(graceMs?: number): Promise<void>;
+  /** Stops taking, finishes and passes on what is in flight (acknowledgements included, within the sender's close timeout), then closes. */
+  stop(): Promise<void>;
 }
 
 interface Output { delivery: Delivery; result: Promise<Event[]> }
@@ -132,7 +132,7 @@ export async function runStage(definition: StageDefinition): Promise<RunningStag
       } catch (error) {
         if (!(error instanceof LinkResetError)) {
           log.error('batch failed; its link is reset so upstream re-delivers it', { link: delivery.link, error: String(error) });
-          for (const link of inbound.links) if (link.name === delivery.link && !delivery.abandoned) link.reset(`${definition.name} failed a batch`);
+          delivery.reject(`${definition.name} failed a batch`);
         }
       } finally {
         reserved -= delivery.events.length;
@@ -149,14 +149,13 @@ export async function runStage(definition: StageDefinition): Promise<RunningStag
     address: `${definition.listen.replace(/:\d+$/, '')}:${port}`,
     inbound,
     downstream: sender,
-    async stop(graceMs = 10_000) {
+    async stop() {
       stopping.abort();
       signalBudget();
       wakeSendLoop?.();
       await pumping;
       await passing;
-      const deadline = Date.now() + graceMs;
-      while (pendingAcks.length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      // Close waits, up to its timeout, for downstream to acknowledge what it holds; those acks reach upstream first.
       await sender?.close('stage stopping');
       inbound.resetAll(`${definition.name} stopping`);
       server.forceShutdown();

@@ -33,8 +33,10 @@ export class IntakeReader {
   }
 
   async run(maxBatchEvents: number, blockMs: number, signal: AbortSignal): Promise<void> {
+    const stopped = new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
+    stopped.catch(() => undefined);
     while (!signal.aborted) {
-      const credit = await this.downstream.waitForCredit();
+      const credit = await Promise.race([this.downstream.waitForCredit(), stopped]);
       const count = Math.min(credit, maxBatchEvents);
       const replaying = this.#replayFrom !== undefined;
       const resetsBefore = this.#resets;

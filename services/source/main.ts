@@ -46,11 +46,12 @@ await runService('source', async (env) => {
   return {
     address: `${settings.listen.replace(/:\d+$/, '')}:${port}`,
     async stop() {
+      // Finish the write and the send in hand, let enrichment acknowledge what it holds, then let go of the gateway.
       stopping.abort();
+      await running.catch(() => undefined);
+      await downstream.close('source stopping');
       inbound.resetAll('source stopping');
       server.forceShutdown();
-      await downstream.close('source stopping');
-      await running.catch(() => undefined);
       breaker.shutdown();
       redis.disconnect();
       blockingRedis.disconnect();
