@@ -1,6 +1,7 @@
 /** `npm run bench -- <name> [options]`: runs one benchmark, passing it the remaining arguments. */
 const benchmarks: Record<string, (args: string[]) => Promise<void>> = {
   link: async (args) => (await import('./link/linkBenchmark.js')).runLinkBenchmark(args),
+  mesh: async (args) => (await import('./mesh/meshBenchmark.js')).runMeshBenchmark(args),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -136,7 +136,9 @@ describe('the wire contract (DESIGN.md rules)', { timeout: 15_000 }, () => {
 
     const sending = source.send(makeEvents(200));
     sending.catch(() => undefined);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    const deadline = Date.now() + 5_000;
+    while ((relayOut.stats().sent < 20 || source.stats().sent < 50) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, 200));
     assert.equal(relayOut.stats().sent, 20, 'the relay passed on exactly what downstream granted');
     assert.equal(source.stats().sent, 50, 'the source sent only the relay buffer plus what downstream absorbed');
     assert.equal(source.stats().availableCredit, 0);
