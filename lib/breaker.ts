@@ -33,8 +33,14 @@ export type BreakerState = 'closed' | 'open' | 'half-open';
 export class Breaker {
   readonly #circuit: CircuitBreaker<[() => Promise<unknown>], unknown>;
 
-  constructor(readonly dependency: string, private readonly settings: BreakerSettings) {
+  /**
+   * `isPermanent` tells a failure of the data (a value the dependency rejects)
+   * from a failure of the dependency: the first says nothing about its health,
+   * so it neither counts towards opening the breaker nor is retried by `hold`.
+   */
+  constructor(readonly dependency: string, private readonly settings: BreakerSettings, private readonly isPermanent: (error: unknown) => boolean = () => false) {
     this.#circuit = new CircuitBreaker((call: () => Promise<unknown>) => call(), {
+      errorFilter: (error: unknown) => isPermanent(error),
       timeout: settings.timeoutMs,
       errorThresholdPercentage: settings.errorThresholdPercentage,
       resetTimeout: settings.resetTimeoutMs,
@@ -59,7 +65,7 @@ export class Breaker {
   }
 
   /**
-   * Calls until a call succeeds: a stage that holds. While the breaker is open
+   * Calls until a call succeeds or fails for good (`isPermanent`): a stage that holds. While the breaker is open
    * it waits for the breaker's own half-open probe instead of calling, so a
    * broken dependency sees the probes, not a retry storm; `signal` gives up.
    */
@@ -69,6 +75,7 @@ export class Breaker {
       try {
         return await this.fire(call);
       } catch (error) {
+        if (this.isPermanent(error)) throw error;
         if (this.#circuit.opened) await this.#stateChange(signal);
         else await sleep(Math.min(1_000, 20 * 2 ** Math.min(failures, 6)) * Math.random(), undefined, { signal });
       }

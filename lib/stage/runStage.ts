@@ -20,7 +20,8 @@ export interface StageDefinition {
   /**
    * What this hop does to one batch: the events to pass on (for the sink:
    * resolves once they are committed). It holds, rather than throws, while a
-   * dependency is unavailable.
+   * dependency is unavailable; it marks an event it cannot process with
+   * `deadLetter`, or throws, and the runtime finds the event that made it throw.
    */
   process(events: Event__Output[]): Promise<Event[]>;
 }
@@ -92,6 +93,39 @@ export async function runStage(definition: StageDefinition): Promise<RunningStag
     }
   }
 
+  /** Dead letters pass through a hop untouched, except the sink, which writes them. */
+  async function processBatch(events: Event__Output[]): Promise<Event[]> {
+    if (!sender || !events.some((event) => event.deadLetter)) return processIsolating(events);
+    const live = events.filter((event) => !event.deadLetter);
+    const processed = live.length > 0 ? await processIsolating(live) : [];
+    return [...processed, ...events.filter((event) => event.deadLetter)];
+  }
+
+  /**
+   * A batch that throws is split in halves until the event that throws is
+   * alone; that one becomes a dead letter, the rest goes on (a poison pill
+   * must not block the stream, nor hold back the events around it).
+   */
+  async function processIsolating(events: Event__Output[]): Promise<Event[]> {
+    try {
+      return await definition.process(events);
+    } catch (error) {
+      if (events.length > 1) {
+        const half = Math.ceil(events.length / 2);
+        return [...(await processIsolating(events.slice(0, half))), ...(await processIsolating(events.slice(half)))];
+      }
+      const reason = error instanceof Error ? error.message : String(error);
+      log.warn('poison pill dead-lettered', { eventId: events[0]!.id, reason });
+      const dead = { ...events[0]!, deadLetter: { stage: definition.name, reason } };
+      if (sender) return [dead];
+      return definition.process([dead]).catch((unrecordable: unknown) => {
+        // Not even storable as a dead letter: the log is its only record, and the stream goes on.
+        log.error('poison pill could not be dead-lettered; dropped', { eventId: dead.id, reason, error: String(unrecordable) });
+        return [];
+      });
+    }
+  }
+
   async function pump(): Promise<void> {
     while (!stopping.signal.aborted) {
       await slots.acquire();
@@ -103,7 +137,7 @@ export async function runStage(definition: StageDefinition): Promise<RunningStag
         continue;
       }
       reserved += delivery.events.length;
-      const result = definition.process(delivery.events);
+      const result = processBatch(delivery.events);
       result.catch(() => undefined); // observed, in order, by the send loop
       outputs.push({ delivery, result });
       wakeSendLoop?.();

@@ -75,3 +75,13 @@ async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>
     await client.end();
   }
 }
+
+// SQLSTATE classes that describe the statement or its data, not the server: data exceptions,
+// integrity violations, syntax or access rules, invalid SQL routine, external routine.
+const permanentClasses = new Set(['22', '23', '42', '2F', '38', '39']);
+
+/** A failure retrying cannot fix (the data is wrong), as opposed to a server or network one. */
+export function isPermanentPostgresError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.length === 5 && permanentClasses.has(code.slice(0, 2));
+}

@@ -63,3 +63,11 @@ export function redisReady(redis: Redis, timeoutMs = 5_000): Promise<void> {
     redis.on('ready', onReady).on('error', onError);
   });
 }
+
+const transientReplies = ['LOADING', 'BUSY', 'TRYAGAIN', 'CLUSTERDOWN', 'MASTERDOWN', 'READONLY'];
+
+/** Redis refused the command itself (say, WRONGTYPE): retrying cannot fix it, unlike a dropped connection. */
+export function isPermanentRedisError(error: unknown): boolean {
+  if (!(error instanceof Error) || error.name !== 'ReplyError') return false;
+  return !transientReplies.some((reply) => error.message.startsWith(reply));
+}

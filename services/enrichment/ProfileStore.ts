@@ -21,7 +21,7 @@ export class ProfileStore {
    * breaker to let a probe through) or, in degrade mode, answers at once with
    * every profile marked degraded.
    */
-  async lookup(userIds: string[]): Promise<Map<string, Profile>> {
+  async lookup(userIds: string[]): Promise<Map<string, Profile | InvalidProfile>> {
     const unique = [...new Set(userIds)];
     const keys = unique.map((id) => profileKey(this.keyPrefix, id));
     const fetch = () => this.redis.mget(keys);
@@ -39,12 +39,19 @@ export class ProfileStore {
   }
 }
 
-function parseProfile(stored: string | null): Profile {
+/** A stored profile that is not one: the events of that user become dead letters. */
+export class InvalidProfile {
+  constructor(readonly reason: string) {}
+}
+
+function parseProfile(stored: string | null): Profile | InvalidProfile {
   if (stored === null) return missing;
+  let value: { segment?: unknown; country?: unknown };
   try {
-    const { segment, country } = JSON.parse(stored) as { segment?: unknown; country?: unknown };
-    return { found: true, segment: String(segment ?? ''), country: String(country ?? ''), degraded: false };
+    value = JSON.parse(stored) as typeof value;
   } catch {
-    return missing;
+    return new InvalidProfile('the stored profile is not JSON');
   }
+  if (typeof value?.segment !== 'string' || typeof value.country !== 'string') return new InvalidProfile('the stored profile lacks segment or country');
+  return { found: true, segment: value.segment, country: value.country, degraded: false };
 }

@@ -2,8 +2,8 @@ import { Breaker, breakerSettings } from '../../lib/breaker.js';
 import { runService } from '../../lib/service/runService.js';
 import { runStage } from '../../lib/stage/runStage.js';
 import { stageSettings } from '../../lib/stage/stageSettings.js';
-import { createRedis, redisReady } from '../../lib/storage/redis.js';
-import { ProfileStore } from './ProfileStore.js';
+import { createRedis, isPermanentRedisError, redisReady } from '../../lib/storage/redis.js';
+import { InvalidProfile, ProfileStore } from './ProfileStore.js';
 
 await runService('enrichment', async (env) => {
   const settings = stageSettings(env, '127.0.0.1:50052');
@@ -11,7 +11,7 @@ await runService('enrichment', async (env) => {
   const redisUrl = env.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']);
   const keyPrefix = env.string('REDIS_KEY_PREFIX', 'mesh:');
   const mode = env.oneOf('ENRICHMENT_BREAKER_MODE', ['hold', 'degrade'] as const, 'hold');
-  const breaker = new Breaker('redis', breakerSettings(env, 'redis'));
+  const breaker = new Breaker('redis', breakerSettings(env, 'redis'), isPermanentRedisError);
   env.done();
 
   const redis = createRedis(redisUrl, { name: 'mesh-enrichment' });
@@ -24,7 +24,11 @@ await runService('enrichment', async (env) => {
     downstream: { target: joinAddress, link: 'enrichment->join' },
     async process(events) {
       const found = await profiles.lookup(events.map((event) => event.userId));
-      return events.map((event) => ({ ...event, profile: found.get(event.userId)! }));
+      return events.map((event) => {
+        const profile = found.get(event.userId)!;
+        if (profile instanceof InvalidProfile) return { ...event, deadLetter: { stage: 'enrichment', reason: `${profile.reason} (user ${event.userId})` } };
+        return { ...event, profile };
+      });
     },
   });
   return {

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Event__Output } from '../../lib/contract/loadContract.js';
 
-export interface DeadLetter { eventId: string; reason: string; payload: unknown }
+export interface DeadLetter { eventId: string; stage: string; reason: string; payload: string }
 
 /** Why the sink cannot write an event, or undefined if it can. */
 export function rejectionReason(event: Event__Output): string | undefined {
@@ -37,7 +37,7 @@ WITH input AS (
   RETURNING 1
 ), dead AS (
   INSERT INTO dead_letters (event_id, stage, reason, payload)
-  SELECT event_id, 'sink', reason, payload FROM unnest($15::text[], $16::text[], $17::jsonb[]) AS d(event_id, reason, payload)
+  SELECT * FROM unnest($15::text[], $16::text[], $17::text[], $18::jsonb[])
   ON CONFLICT (stage, event_id) DO NOTHING
   RETURNING 1
 )
@@ -45,13 +45,27 @@ SELECT (SELECT count(*) FROM inserted)::int AS inserted, (SELECT count(*) FROM c
 
 const deadlockDetected = '40P01';
 
+// Postgres stores no NUL character in text or jsonb: a dead letter must be storable whatever made it one.
+const withoutNul = (text: string) => text.replaceAll('\u0000', '\uFFFD');
+
+function deadLetter(event: Event__Output, stage: string, reason: string): DeadLetter {
+  return {
+    eventId: withoutNul(event.id || `intake:${event.intakeId}`),
+    stage,
+    reason: withoutNul(reason),
+    // JSON writes a NUL as the escape \u0000, which jsonb refuses as well.
+    payload: JSON.stringify({ ...event, deadLetter: undefined }).replaceAll('\\u0000', '\\ufffd'),
+  };
+}
+
 /** Writes a batch: good events to `events` and `item_minute`, the rest to `dead_letters`, atomically. */
 export async function commitEvents(pool: pg.Pool, events: Event__Output[]): Promise<{ inserted: number; dead: number }> {
   const good: Event__Output[] = [];
   const dead: DeadLetter[] = [];
   for (const event of events) {
-    const reason = rejectionReason(event);
-    if (reason) dead.push({ eventId: event.id || `intake:${event.intakeId}`, reason, payload: event });
+    const stage = event.deadLetter ? event.deadLetter.stage : 'sink';
+    const reason = event.deadLetter ? event.deadLetter.reason : rejectionReason(event);
+    if (reason) dead.push(deadLetter(event, stage, reason));
     else good.push(event);
   }
   const parameters = [
@@ -60,7 +74,7 @@ export async function commitEvents(pool: pg.Pool, events: Event__Output[]): Prom
     good.map((e) => e.profile?.found ?? false), good.map((e) => e.profile?.degraded ?? false),
     good.map((e) => (e.profile?.found ? e.profile.segment : null)), good.map((e) => (e.profile?.found ? e.profile.country : null)),
     good.map((e) => e.product!.name), good.map((e) => e.product!.category), good.map((e) => e.product!.listPriceCents),
-    dead.map((d) => d.eventId), dead.map((d) => d.reason), dead.map((d) => JSON.stringify(d.payload)),
+    dead.map((d) => d.eventId), dead.map((d) => d.stage), dead.map((d) => d.reason), dead.map((d) => d.payload),
   ];
   for (let attempt = 1; ; attempt += 1) {
     try {

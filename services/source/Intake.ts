@@ -84,11 +84,14 @@ function toEntries(reply: StreamReply): IntakeEntry[] {
   return entries;
 }
 
-/** An entry that is not an event still flows on, with no id, so the sink dead-letters it instead of the stream blocking on it. */
+/** An entry that is not an event still flows on, dead-lettered, so the sink records it and the stream does not block on it. */
 function parseEvent(stored: string): Event__Output {
   try {
     return JSON.parse(stored) as Event__Output;
-  } catch {
-    return { id: '', userId: '', itemId: '', kind: '', eventTimeMs: 0, priceCents: 0, acceptedAtMs: 0, intakeId: '', profile: null, product: null };
+  } catch (error) {
+    return {
+      id: '', userId: '', itemId: '', kind: '', eventTimeMs: 0, priceCents: 0, acceptedAtMs: 0, intakeId: '', profile: null, product: null,
+      deadLetter: { stage: 'source', reason: `intake entry is not a valid event: ${(error as Error).message}` },
+    };
   }
 }

@@ -2,6 +2,7 @@
 
 import type { Profile as _mesh_events_v1_Profile, Profile__Output as _mesh_events_v1_Profile__Output } from '../../../mesh/events/v1/Profile';
 import type { Product as _mesh_events_v1_Product, Product__Output as _mesh_events_v1_Product__Output } from '../../../mesh/events/v1/Product';
+import type { DeadLetter as _mesh_events_v1_DeadLetter, DeadLetter__Output as _mesh_events_v1_DeadLetter__Output } from '../../../mesh/events/v1/DeadLetter';
 import type { Long } from '@grpc/proto-loader';
 
 export interface Event {
@@ -41,6 +42,11 @@ export interface Event {
    * Added by join.
    */
   'product'?: (_mesh_events_v1_Product | null);
+  /**
+   * Set by the stage that could not process it: later stages pass it on
+   * untouched and the sink writes it to dead_letters instead of events.
+   */
+  'deadLetter'?: (_mesh_events_v1_DeadLetter | null);
 }
 
 export interface Event__Output {
@@ -80,4 +86,9 @@ export interface Event__Output {
    * Added by join.
    */
   'product': (_mesh_events_v1_Product__Output | null);
+  /**
+   * Set by the stage that could not process it: later stages pass it on
+   * untouched and the sink writes it to dead_letters instead of events.
+   */
+  'deadLetter': (_mesh_events_v1_DeadLetter__Output | null);
 }
