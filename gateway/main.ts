@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import { once } from 'node:events';
 import { Breaker, breakerSettings } from '../lib/breaker.js';
 import { runService } from '../lib/service/runService.js';
-import { createPool } from '../lib/storage/postgres.js';
+import { createPool, isPermanentPostgresError } from '../lib/storage/postgres.js';
 import { IntakeClient } from './IntakeClient.js';
 import { createHttpApi } from './httpApi.js';
 
@@ -16,7 +16,7 @@ await runService('gateway', async (env) => {
     maxEvents: env.integer('MAX_EVENTS_PER_REQUEST', 1000, { min: 1, max: 100_000 }),
     maxFieldLength: env.integer('MAX_FIELD_LENGTH', 128, { min: 1, max: 10_000 }),
   };
-  const databaseBreaker = new Breaker('postgres', breakerSettings(env, 'postgres'));
+  const databaseBreaker = new Breaker('postgres', breakerSettings(env, 'postgres'), isPermanentPostgresError);
   env.done();
 
   const pool = createPool(databaseUrl, { max: 4, applicationName: 'mesh-gateway' });

@@ -2,7 +2,7 @@ import { Breaker, breakerSettings } from '../../lib/breaker.js';
 import { runService } from '../../lib/service/runService.js';
 import { runStage } from '../../lib/stage/runStage.js';
 import { stageSettings } from '../../lib/stage/stageSettings.js';
-import { createPool } from '../../lib/storage/postgres.js';
+import { createPool, isPermanentPostgresError } from '../../lib/storage/postgres.js';
 import { ProductCatalog } from './ProductCatalog.js';
 
 await runService('join', async (env) => {
@@ -13,7 +13,7 @@ await runService('join', async (env) => {
     maxEntries: env.integer('PRODUCT_CACHE_ENTRIES', 100_000, { min: 1, max: 10_000_000 }),
     ttlMs: env.integer('PRODUCT_CACHE_TTL_MS', 60_000, { min: 1, max: 86_400_000 }),
   };
-  const breaker = new Breaker('postgres', breakerSettings(env, 'postgres'));
+  const breaker = new Breaker('postgres', breakerSettings(env, 'postgres'), isPermanentPostgresError);
   env.done();
 
   const pool = createPool(databaseUrl, { max: settings.concurrency, applicationName: 'mesh-join' });

@@ -4,14 +4,14 @@ import { runService } from '../../lib/service/runService.js';
 import { runStage } from '../../lib/stage/runStage.js';
 import { stageSettings } from '../../lib/stage/stageSettings.js';
 import { applyMigrations } from '../../lib/storage/migrate.js';
-import { createPool } from '../../lib/storage/postgres.js';
+import { createPool, isPermanentPostgresError } from '../../lib/storage/postgres.js';
 import { commitEvents } from './commitEvents.js';
 
 await runService('sink', async (env) => {
   const settings = stageSettings(env, '127.0.0.1:50054');
   const databaseUrl = env.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/mesh', ['postgres:', 'postgresql:']);
   const delayMs = env.integer('SINK_DELAY_MS', 0, { min: 0, max: 600_000 });
-  const breaker = new Breaker('postgres', breakerSettings(env, 'postgres'));
+  const breaker = new Breaker('postgres', breakerSettings(env, 'postgres'), isPermanentPostgresError);
   env.done();
 
   const pool = createPool(databaseUrl, { max: settings.concurrency + 1, applicationName: 'mesh-sink' });

@@ -4,7 +4,7 @@ import { LinkSender } from '../../lib/flow/LinkSender.js';
 import { runService } from '../../lib/service/runService.js';
 import { InboundLinks } from '../../lib/stage/InboundLinks.js';
 import { stageSettings } from '../../lib/stage/stageSettings.js';
-import { createRedis, intakeStreamKey, redisReady } from '../../lib/storage/redis.js';
+import { createRedis, intakeStreamKey, isPermanentRedisError, redisReady } from '../../lib/storage/redis.js';
 import { Intake } from './Intake.js';
 import { IntakeReader } from './IntakeReader.js';
 import { IntakeWriter } from './IntakeWriter.js';
@@ -16,7 +16,7 @@ await runService('source', async (env) => {
   const keyPrefix = env.string('REDIS_KEY_PREFIX', 'mesh:');
   const maxIntakeLength = env.integer('INTAKE_MAX_LENGTH', 100_000, { min: 1, max: 100_000_000 });
   const consumer = env.string('SOURCE_CONSUMER', 'source-1');
-  const breaker = new Breaker('redis', breakerSettings(env, 'redis'));
+  const breaker = new Breaker('redis', breakerSettings(env, 'redis'), isPermanentRedisError);
   env.done();
 
   const redis = createRedis(redisUrl, { name: 'mesh-source' });
