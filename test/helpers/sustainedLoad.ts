@@ -1,0 +1,42 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { postEvents, wireEvents } from './httpEvents.js';
+
+export interface LoadReport {
+  accepted: Set<string>;
+  statuses: Map<string, number>;
+}
+
+/**
+ * Clients that keep posting batches of new events, and retry a batch whose
+ * request failed or got no answer until it is accepted, as a producer that
+ * relies on event ids for idempotency does.
+ */
+export function sustainedLoad(gatewayUrl: string, runId: string, options: { clients?: number; batch?: number } = {}): { report: LoadReport; stop(): Promise<LoadReport> } {
+  const report: LoadReport = { accepted: new Set(), statuses: new Map() };
+  let stopping = false;
+  let next = 0;
+  const count = (status: string) => report.statuses.set(status, (report.statuses.get(status) ?? 0) + 1);
+  const clients = Array.from({ length: options.clients ?? 4 }, async () => {
+    while (!stopping) {
+      const events = wireEvents(options.batch ?? 200, runId, { from: next });
+      next += events.length;
+      for (;;) {
+        const answer = await postEvents(gatewayUrl, JSON.stringify(events)).catch(() => undefined);
+        count(answer ? String(answer.status) : 'no answer');
+        if (answer?.status === 202) {
+          for (const event of events) report.accepted.add(event.id);
+          break;
+        }
+        await sleep(answer?.status === 429 ? 50 : 100);
+      }
+    }
+  });
+  return {
+    report,
+    async stop() {
+      stopping = true;
+      await Promise.all(clients);
+      return report;
+    },
+  };
+}
