@@ -92,6 +92,11 @@ export class RawLink {
     }
   }
 
+  /** Stops reading what the receiver sends: its frames back up in the transport. */
+  stopReading(): void {
+    this.#call.pause();
+  }
+
   halfClose(): void {
     this.#call.end();
   }
