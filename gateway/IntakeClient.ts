@@ -1,6 +1,7 @@
 import type { Event } from '../lib/contract/loadContract.js';
 import { LinkSender } from '../lib/flow/LinkSender.js';
 import { LinkResetError } from '../lib/flow/linkErrors.js';
+import type { LinkCredentials } from '../lib/security/linkCredentials.js';
 
 /** The mesh has no credit for these events now: answer 429. */
 export class NoCreditError extends Error {
@@ -38,8 +39,11 @@ export class IntakeClient {
   readonly #acked: Array<{ at: number; events: number }> = [];
   #lastAck = 0;
 
-  constructor(sourceAddress: string, sender: string) {
-    this.sender = new LinkSender({ target: sourceAddress, link: 'gateway->source', sender });
+  constructor(sourceAddress: string, sender: string, credentials?: LinkCredentials) {
+    this.sender = new LinkSender({
+      target: sourceAddress, link: 'gateway->source', sender,
+      credentials: credentials?.client, channelOptions: credentials?.channelOptions,
+    });
     this.sender.on('ack', ({ generation, offset }: { generation: number; offset: number }) => this.#acknowledged(generation, offset));
     this.sender.on('reset', ({ generation }: { generation: number }) => {
       const lost = new IntakeUnavailableError('the link to the source reset before it confirmed these events; retrying them is safe');

@@ -2,6 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type pg from 'pg';
 import type { Breaker } from '../lib/breaker.js';
 import { createLogger } from '../lib/log.js';
+import type { ApiKeyring } from '../lib/security/ApiKeyring.js';
+import { anonymousCaller, type RateLimiter } from '../lib/security/RateLimiter.js';
 import { hotItems } from './hotItems.js';
 import { IntakeUnavailableError, LargerThanCapacityError, NoCreditError, type IntakeClient } from './IntakeClient.js';
 import { parseEvents, type ParseLimits } from './parseEvents.js';
@@ -13,6 +15,10 @@ export interface HttpApiOptions extends ParseLimits {
   intake: IntakeClient;
   pool: pg.Pool;
   databaseBreaker: Breaker;
+  /** The callers' keys; with none, /v1/* is open to anyone (for local use). */
+  keyring: ApiKeyring;
+  /** Events per second per caller; unlimited when absent. */
+  rateLimiter?: RateLimiter;
 }
 
 class BodyTooLargeError extends Error {}
@@ -32,9 +38,15 @@ async function route(request: IncomingMessage, response: ServerResponse, options
   const url = new URL(request.url ?? '/', 'http://gateway');
   const method = request.method ?? 'GET';
   const allow = (methods: string) => { response.setHeader('Allow', methods); reply(response, 405, { error: `use ${methods}` }); };
+  let caller = anonymousCaller;
+  if (url.pathname.startsWith('/v1/') && options.keyring.enabled) {
+    const name = options.keyring.authenticate(request.headers.authorization);
+    if (name === undefined) return refuseUnauthenticated(request, response);
+    caller = name;
+  }
   switch (url.pathname) {
     case '/v1/events':
-      return method === 'POST' ? ingest(request, response, options) : allow('POST');
+      return method === 'POST' ? ingest(request, response, options, caller) : allow('POST');
     case '/v1/hot-items':
       return method === 'GET' ? readHotItems(url, response, options) : allow('GET');
     case '/healthz':
@@ -46,7 +58,14 @@ async function route(request: IncomingMessage, response: ServerResponse, options
   }
 }
 
-async function ingest(request: IncomingMessage, response: ServerResponse, options: HttpApiOptions): Promise<void> {
+function refuseUnauthenticated(request: IncomingMessage, response: ServerResponse): void {
+  const presented = request.headers.authorization !== undefined;
+  response.setHeader('Connection', 'close'); // not worth reading, nor keeping a connection for, whatever body follows
+  response.setHeader('WWW-Authenticate', presented ? 'Bearer realm="flow-mesh", error="invalid_token"' : 'Bearer realm="flow-mesh"');
+  reply(response, 401, { error: presented ? 'the bearer token is not valid' : 'an Authorization: Bearer <token> header is required' });
+}
+
+async function ingest(request: IncomingMessage, response: ServerResponse, options: HttpApiOptions, caller: string): Promise<void> {
   let body: string;
   try {
     body = await readBody(request, options.maxBodyBytes);
@@ -58,10 +77,21 @@ async function ingest(request: IncomingMessage, response: ServerResponse, option
   const contentType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   const parsed = parseEvents(body, contentType, options);
   if (!parsed.ok) return reply(response, parsed.status, { error: parsed.error, errors: parsed.errors });
+  const bucket = options.rateLimiter?.bucketOf(caller);
+  const taken = bucket?.take(parsed.events.length);
+  if (bucket && taken && !taken.taken) {
+    if (taken.retryAfterSeconds === Infinity) return reply(response, 413, { error: `at most ${bucket.capacity} events per request fit your rate limit` });
+    response.setHeader('Retry-After', String(taken.retryAfterSeconds));
+    return reply(response, 429, { error: `your rate limit (${bucket.ratePerSecond} events/s, burst ${bucket.capacity}) is used up; retry after the given seconds` });
+  }
   try {
     await options.intake.submit(parsed.events);
     reply(response, 202, { accepted: parsed.events.length });
   } catch (error) {
+    // Tokens pay for events the mesh takes. Every refusal below tells the caller to send the events again
+    // (and a 503 after a reset leaves nothing it can count on), so charging now would bill them twice and
+    // let the mesh's own back-pressure use up the caller's limit.
+    bucket?.refund(parsed.events.length);
     if (error instanceof NoCreditError) {
       response.setHeader('Retry-After', String(error.retryAfterSeconds));
       return reply(response, 429, { error: 'the mesh is at capacity; retry after the given seconds' });

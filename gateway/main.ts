@@ -1,6 +1,11 @@
 import { createServer } from 'node:http';
 import { once } from 'node:events';
 import { Breaker, breakerSettings } from '../lib/breaker.js';
+import { createLogger } from '../lib/log.js';
+import { ApiKeyring } from '../lib/security/ApiKeyring.js';
+import { readApiKeys } from '../lib/security/apiKeys.js';
+import { readLinkCredentials } from '../lib/security/linkCredentials.js';
+import { RateLimiter, anonymousCaller, readRateLimit } from '../lib/security/RateLimiter.js';
 import { runService } from '../lib/service/runService.js';
 import { createPool, isPermanentPostgresError } from '../lib/storage/postgres.js';
 import { IntakeClient } from './IntakeClient.js';
@@ -17,11 +22,19 @@ await runService('gateway', async (env) => {
     maxFieldLength: env.integer('MAX_FIELD_LENGTH', 128, { min: 1, max: 10_000 }),
   };
   const databaseBreaker = new Breaker('postgres', breakerSettings(env, 'postgres'), isPermanentPostgresError);
+  const keyring = new ApiKeyring(readApiKeys(env));
+  const rateLimit = readRateLimit(env);
+  const linkCredentials = readLinkCredentials(env);
   env.done();
 
+  const log = createLogger('gateway');
+  if (keyring.enabled) log.info('/v1/* requires a bearer token', { keys: keyring.names, rateLimit });
+  else log.warn('no GATEWAY_API_KEYS: /v1/* is open to anyone, which is meant for local use only', { rateLimit });
+  const rateLimiter = rateLimit && new RateLimiter(rateLimit, keyring.enabled ? keyring.names : [anonymousCaller]);
+
   const pool = createPool(databaseUrl, { max: 4, applicationName: 'mesh-gateway' });
-  const intake = new IntakeClient(sourceAddress, 'gateway');
-  const server = createServer(createHttpApi({ ...limits, intake, pool, databaseBreaker }));
+  const intake = new IntakeClient(sourceAddress, 'gateway', linkCredentials);
+  const server = createServer(createHttpApi({ ...limits, intake, pool, databaseBreaker, keyring, rateLimiter }));
   server.keepAliveTimeout = 65_000;
   server.listen(port, host);
   await once(server, 'listening');

@@ -4,6 +4,7 @@ import type { Delivery } from '../flow/LinkReceiver.js';
 import { LinkSender } from '../flow/LinkSender.js';
 import { LinkResetError } from '../flow/linkErrors.js';
 import { createLogger } from '../log.js';
+import type { LinkCredentials } from '../security/linkCredentials.js';
 import { InboundLinks } from './InboundLinks.js';
 import { Semaphore } from './Semaphore.js';
 
@@ -17,6 +18,8 @@ export interface StageDefinition {
   downstream?: { target: string; link: string };
   /** Batches processed at once. */
   concurrency: number;
+  /** TLS for the links in and out; insecure when absent. */
+  credentials?: LinkCredentials;
   /**
    * What this hop does to one batch: the events to pass on (for the sink:
    * resolves once they are committed). It holds, rather than throws, while a
@@ -53,9 +56,12 @@ export async function runStage(definition: StageDefinition): Promise<RunningStag
     log.info('upstream link opened', { link: link.name, sender: link.sender });
     inbound.add(link);
   });
-  const port = await bindServer(server, definition.listen);
+  const port = await bindServer(server, definition.listen, definition.credentials?.server);
   const sender = definition.downstream
-    ? new LinkSender({ target: definition.downstream.target, link: definition.downstream.link, sender: definition.name })
+    ? new LinkSender({
+      target: definition.downstream.target, link: definition.downstream.link, sender: definition.name,
+      credentials: definition.credentials?.client, channelOptions: definition.credentials?.channelOptions,
+    })
     : undefined;
 
   const slots = new Semaphore(definition.concurrency);

@@ -1,8 +1,9 @@
 import type { Environment } from '../config.js';
+import { readLinkCredentials } from '../security/linkCredentials.js';
 import type { StageDefinition } from './runStage.js';
 
-/** The settings every hop reads the same way: where it listens, its link limits and its concurrency. */
-export function stageSettings(env: Environment, defaultListen: string): Pick<StageDefinition, 'listen' | 'receiver' | 'concurrency'> {
+/** The settings every hop reads the same way: where it listens, its link limits, its concurrency and its link TLS. */
+export function stageSettings(env: Environment, defaultListen: string): Pick<StageDefinition, 'listen' | 'receiver' | 'concurrency' | 'credentials'> {
   return {
     listen: env.address('LISTEN_ADDR', defaultListen),
     receiver: {
@@ -12,5 +13,6 @@ export function stageSettings(env: Environment, defaultListen: string): Pick<Sta
       maxLinks: env.integer('MAX_LINKS', 64, { min: 1, max: 10_000 }),
     },
     concurrency: env.integer('STAGE_CONCURRENCY', 4, { min: 1, max: 1_000 }),
+    credentials: readLinkCredentials(env),
   };
 }

@@ -27,9 +27,12 @@ await runService('source', async (env) => {
 
   const inbound = new InboundLinks();
   const server = createFlowServer({ ...settings.receiver, receiver: 'source' }, (link) => inbound.add(link));
-  const port = await bindServer(server, settings.listen);
+  const port = await bindServer(server, settings.listen, settings.credentials?.server);
   const writer = new IntakeWriter(intake, inbound, maxIntakeLength, await intake.length());
-  const downstream = new LinkSender({ target: enrichmentAddress, link: 'source->enrichment', sender: consumer });
+  const downstream = new LinkSender({
+    target: enrichmentAddress, link: 'source->enrichment', sender: consumer,
+    credentials: settings.credentials?.client, channelOptions: settings.credentials?.channelOptions,
+  });
   const reader = new IntakeReader(intake, downstream, (count) => writer.removed(count));
 
   const stopping = new AbortController();
