@@ -14,6 +14,7 @@ export const USAGE = `usage: npm run loadgen -- --rate N --duration S [options]
   --products P           events use products item-1..item-P (default ${LOAD_DEFAULTS.products})
   --retry-429 N          retry a batch answered 429 up to N times, after its Retry-After (default ${LOAD_DEFAULTS.retry429})
   --ids-file PATH        write the ids of the accepted events to PATH, one per line
+  (LOADGEN_API_KEY in the environment: the bearer token, for a gateway that requires one)
   --json                 print the summary as one JSON object, the last line on stdout
   --help                 print this`;
 

@@ -20,7 +20,8 @@ export class GatewayClient {
   private readonly transport: typeof http | typeof https;
   private readonly agent: http.Agent;
 
-  constructor(gatewayUrl: string, maxConnections: number, private readonly timeoutMs: number) {
+  /** `apiKey`: the bearer token of a gateway that requires one. */
+  constructor(gatewayUrl: string, maxConnections: number, private readonly timeoutMs: number, private readonly apiKey?: string) {
     this.endpoint = new URL('/v1/events', gatewayUrl);
     this.transport = this.endpoint.protocol === 'https:' ? https : http;
     this.agent = new this.transport.Agent({ keepAlive: true, maxSockets: maxConnections });
@@ -34,7 +35,11 @@ export class GatewayClient {
         method: 'POST',
         agent: this.agent,
         timeout: this.timeoutMs,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          ...(this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {}),
+        },
       }, (response) => {
         let text = '';
         response.setEncoding('utf8');

@@ -68,7 +68,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
   const { durationS, batch, concurrency, signal } = settings;
   const runId = newRunId();
   const events = new EventFactory(runId, settings.users, settings.products);
-  const client = new GatewayClient(settings.url, concurrency, settings.requestTimeoutMs);
+  // From the environment, not an option: a token on the command line shows in every process list.
+  const client = new GatewayClient(settings.url, concurrency, settings.requestTimeoutMs, process.env.LOADGEN_API_KEY || undefined);
   const idsFile = settings.idsFile === undefined ? undefined : (await open(settings.idsFile, 'w')).createWriteStream();
   const startMs = performance.now();
   const inFlight = new Set<Promise<void>>();
