@@ -59,7 +59,8 @@ export class IntakeClient {
   submit(events: Event[]): Promise<void> {
     if (!this.sender.connected) return Promise.reject(new IntakeUnavailableError('the gateway is not connected to the source'));
     const { availableCredit, capacity } = this.sender.stats();
-    if (events.length > capacity) return Promise.reject(new LargerThanCapacityError(capacity));
+    // 0 until the first grant arrives, just after Opened: unknown, not small.
+    if (capacity > 0 && events.length > capacity) return Promise.reject(new LargerThanCapacityError(capacity));
     const free = availableCredit - this.#reserved;
     if (free < events.length) return Promise.reject(new NoCreditError(this.#retryAfterSeconds(events.length - Math.max(free, 0))));
     this.#reserved += events.length;
