@@ -12,7 +12,7 @@ export interface BreakerSettings {
   errorThresholdPercentage: number;
   /** How long the breaker stays open before one probe call may try the dependency. */
   resetTimeoutMs: number;
-  /** Calls in the window before the percentage is trusted. */
+  /** Calls in the window before the percentage is trusted; also: this many failures in a row open the breaker at once. */
   volumeThreshold: number;
 }
 
@@ -47,6 +47,16 @@ export class Breaker {
       volumeThreshold: settings.volumeThreshold,
       name: dependency,
     });
+    // The percentage is taken over opossum's 10 s rolling window, so under steady traffic a dependency
+    // that goes down entirely would need seconds of failures to outweigh the successes before it (and a
+    // stage that holds, retrying with backoff, fails slowly): a run of failures with no success opens it.
+    let failuresInARow = 0;
+    this.#circuit.on('success', () => { failuresInARow = 0; });
+    this.#circuit.on('failure', () => {
+      failuresInARow += 1;
+      if (failuresInARow >= settings.volumeThreshold && this.#circuit.closed) this.#circuit.open();
+    });
+    this.#circuit.on('close', () => { failuresInARow = 0; });
     this.#circuit.on('open', () => log.warn('breaker opened', { dependency }));
     this.#circuit.on('halfOpen', () => log.info('breaker half-open: probing', { dependency }));
     this.#circuit.on('close', () => log.info('breaker closed', { dependency }));

@@ -27,9 +27,14 @@ export function createRedis(redisUrl: string, options: { name?: string } = {}): 
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
     lazyConnect: false,
+    // Reconnect at most a second apart (ioredis's default backs off to 5 s): the breakers probe every
+    // BREAKER_REDIS_RESET_MS (2 s), and a probe is wasted while the client still waits to reconnect to a
+    // Redis that is back. One attempt per second per connection is still no storm.
+    retryStrategy: (attempt: number) => Math.min(50 * 2 ** (attempt - 1), 1_000) + Math.floor(Math.random() * 100),
   });
   // ioredis emits an error on every failed reconnect attempt; log each distinct failure once.
   let lastError: string | undefined;
+  let connected = false;
   redis.on('error', (error: Error) => {
     if (error.message === lastError) return;
     lastError = error.message;
@@ -38,6 +43,18 @@ export function createRedis(redisUrl: string, options: { name?: string } = {}): 
   redis.on('ready', () => {
     if (lastError !== undefined) log.info('redis connection restored', { name: options.name });
     lastError = undefined;
+    connected = true;
+  });
+  // Commands on their way when a connection drops fail now. ioredis would keep them and re-send them
+  // once it reconnects, which leaves them hanging while Redis is away when a reconnect attempt gets as
+  // far as a TCP connection (a proxy or load balancer in front of a dead Redis accepts, then closes),
+  // and then runs them after the caller's breaker has given up on them and the caller has retried:
+  // an XADD appended twice, an XREADGROUP whose entries no one receives.
+  redis.on('close', () => {
+    if (!connected) return;
+    connected = false;
+    const lost = new Error('the connection to Redis was lost before it answered; the command may or may not have run');
+    for (let item = redis.commandQueue.shift(); item !== undefined; item = redis.commandQueue.shift()) item.command.reject(lost);
   });
   return redis;
 }

@@ -46,12 +46,35 @@ export class Intake {
     });
   }
 
+  #uncertainReads = 0;
+
+  /**
+   * Reads of new entries of which an attempt failed or timed out: Redis may have delivered
+   * entries to this consumer whose reply never arrived (the connection dropped on the way back).
+   * Those entries are pending, and only a read of the pending entries (`readPending`) finds them again.
+   */
+  get uncertainReads(): number { return this.#uncertainReads; }
+
   /** Entries never delivered to any consumer, waiting up to `blockMs` for some. */
   async readNew(count: number, blockMs: number): Promise<IntakeEntry[]> {
-    const reply = await this.breaker.hold(() => this.blockingRedis.xreadgroup(
-      'GROUP', this.group, this.consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', this.key, '>',
-    ) as Promise<StreamReply>);
-    return toEntries(reply);
+    let attempts = 0;
+    let answered = false;
+    try {
+      const reply = await this.breaker.hold(() => {
+        attempts += 1;
+        // The breaker's half-open probe does not wait for entries: that would keep it from closing for up to blockMs.
+        if (this.breaker.state !== 'closed') {
+          return this.blockingRedis.xreadgroup('GROUP', this.group, this.consumer, 'COUNT', count, 'STREAMS', this.key, '>') as Promise<StreamReply>;
+        }
+        return this.blockingRedis.xreadgroup(
+          'GROUP', this.group, this.consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', this.key, '>',
+        ) as Promise<StreamReply>;
+      });
+      answered = true;
+      return toEntries(reply);
+    } finally {
+      if (attempts > 1 || !answered) this.#uncertainReads += 1;
+    }
   }
 
   /** Entries delivered to this consumer and not yet deleted, after `afterId`: what a restart or a reset re-delivers. */

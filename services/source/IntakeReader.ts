@@ -1,7 +1,7 @@
 import { createLogger } from '../../lib/log.js';
 import type { LinkSender } from '../../lib/flow/LinkSender.js';
 import { LinkResetError } from '../../lib/flow/linkErrors.js';
-import type { Intake } from './Intake.js';
+import type { Intake, IntakeEntry } from './Intake.js';
 
 const log = createLogger('source');
 
@@ -10,11 +10,14 @@ interface InFlight { generation: number; end: number; ids: string[] }
 /**
  * Intake → enrichment. Reads the intake only as fast as enrichment grants
  * credit; deletes entries once enrichment acknowledges them (which it does only
- * after the sink committed them); and after its own start or any reset of the
- * link, re-delivers every entry still pending before reading new ones.
+ * after the sink committed them); and after its own start, any reset of the
+ * link or a read whose reply may have been lost, re-delivers every entry still
+ * pending (and not already on its way) before reading new ones.
  */
 export class IntakeReader {
   readonly #inFlight: InFlight[] = [];
+  /** Entries acknowledged end to end whose removal from the intake is under way. */
+  readonly #removing = new Set<string>();
   #replayFrom: string | undefined = '0';
   #resets = 0;
 
@@ -40,9 +43,18 @@ export class IntakeReader {
       const count = Math.min(credit, maxBatchEvents);
       const replaying = this.#replayFrom !== undefined;
       const resetsBefore = this.#resets;
-      const entries = replaying ? await this.intake.readPending(this.#replayFrom!, count) : await this.intake.readNew(count, blockMs);
+      const uncertainBefore = this.intake.uncertainReads;
+      const read = replaying ? await this.intake.readPending(this.#replayFrom!, count) : await this.intake.readNew(count, blockMs);
       // A reset during the read starts the replay over; the position of the old one is void.
-      if (replaying && this.#resets === resetsBefore) this.#replayFrom = entries.length > 0 ? entries.at(-1)!.id : undefined;
+      if (replaying && this.#resets === resetsBefore) this.#replayFrom = read.length > 0 ? read.at(-1)!.id : undefined;
+      // An attempt of the read failed on the way: Redis may have handed this consumer entries whose reply
+      // never came, and they stay pending until someone reads the pending entries. That is the replay.
+      if (!replaying && this.intake.uncertainReads !== uncertainBefore) {
+        this.#replayFrom = '0';
+        log.warn('a read of the intake failed on the way; re-delivering its pending entries');
+      }
+      // What is still on its way to enrichment, or being removed, is not sent twice.
+      const entries = replaying ? this.#notInHand(read) : read;
       if (entries.length === 0) continue;
       try {
         const sent = await this.downstream.send(entries.map((entry) => entry.event));
@@ -62,7 +74,19 @@ export class IntakeReader {
       if (head.generation === generation) done.push(...head.ids);
     }
     if (done.length === 0) return;
-    await this.intake.remove(done);
+    for (const id of done) this.#removing.add(id);
+    try {
+      await this.intake.remove(done);
+    } finally {
+      for (const id of done) this.#removing.delete(id);
+    }
     this.onRemoved(done.length);
+  }
+
+  #notInHand(entries: IntakeEntry[]): IntakeEntry[] {
+    if (this.#inFlight.length === 0 && this.#removing.size === 0) return entries;
+    const inHand = new Set(this.#removing);
+    for (const batch of this.#inFlight) for (const id of batch.ids) inHand.add(id);
+    return entries.filter((entry) => !inHand.has(entry.id));
   }
 }
