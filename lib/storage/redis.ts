@@ -88,3 +88,13 @@ export function isPermanentRedisError(error: unknown): boolean {
   if (!(error instanceof Error) || error.name !== 'ReplyError') return false;
   return !transientReplies.some((reply) => error.message.startsWith(reply));
 }
+
+/** Deletes every key under `prefix` (a test's or a benchmark's own), a page at a time. */
+export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+}

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { applyMigrations } from '../../lib/storage/migrate.js';
-import { createRedis, redisReady, type Redis } from '../../lib/storage/redis.js';
+import { createRedis, deleteKeysWithPrefix, redisReady, type Redis } from '../../lib/storage/redis.js';
 import { seedProducts, seedProfiles } from '../../tools/seed.js';
 import { Mesh, serviceNames, type ServiceName } from '../../tools/launcher/Mesh.js';
 import { adminUrl, freshDatabase, redisUrl } from '../helpers/testServers.js';
@@ -99,7 +99,7 @@ export async function startChaosMesh(options: ChaosMeshOptions = {}): Promise<Ch
   let mesh: Mesh | undefined;
   const dispose = async () => {
     await mesh?.stop();
-    await deleteKeys(redis, keyPrefix);
+    await deleteKeysWithPrefix(redis, keyPrefix);
     redis.disconnect();
     await database.drop();
   };
@@ -134,14 +134,6 @@ export async function startChaosMesh(options: ChaosMeshOptions = {}): Promise<Ch
   return { mesh, pool, redis, keyPrefix, intakeKey: `${keyPrefix}intake`, databaseUrl: database.url, records, breakerTransitions, waitForBreaker, dispose };
 }
 
-async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
-}
 
 /**
  * The end of a test: the proxies heal first (a service stopping while its store is cut would hold

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { applyMigrations } from '../../lib/storage/migrate.js';
-import { createRedis, redisReady, type Redis } from '../../lib/storage/redis.js';
+import { createRedis, deleteKeysWithPrefix, redisReady, type Redis } from '../../lib/storage/redis.js';
 import { seedProducts, seedProfiles } from '../../tools/seed.js';
 import { Mesh, type MeshOptions } from '../../tools/launcher/Mesh.js';
 import { freshDatabase, redisUrl } from './testServers.js';
@@ -31,7 +31,7 @@ export async function startMeshUnderTest(options: { users?: number; products?: n
   await seedProducts(pool, options.products ?? 100);
   const dispose = async () => {
     await mesh?.stop();
-    await deleteKeys(redis, keyPrefix);
+    await deleteKeysWithPrefix(redis, keyPrefix);
     redis.disconnect();
     await database.drop();
   };
@@ -51,11 +51,3 @@ export async function startMeshUnderTest(options: { users?: number; products?: n
   return { mesh, pool, redis, keyPrefix, databaseUrl: database.url, dispose };
 }
 
-async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
-}
