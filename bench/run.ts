@@ -2,6 +2,7 @@
 const benchmarks: Record<string, (args: string[]) => Promise<void>> = {
   link: async (args) => (await import('./link/linkBenchmark.js')).runLinkBenchmark(args),
   mesh: async (args) => (await import('./mesh/meshBenchmark.js')).runMeshBenchmark(args),
+  soak: async (args) => (await import('./soak/soakBenchmark.js')).runSoakBenchmark(args),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -1,0 +1,54 @@
+import type pg from 'pg';
+import { Mesh, type MeshOptions } from '../../tools/launcher/Mesh.js';
+import { seedProducts, seedProfiles } from '../../tools/seed.js';
+import { createScratchDatabase } from './scratchDatabase.js';
+import { createScratchKeyPrefix, redisUrl } from './scratchKeyPrefix.js';
+
+export interface SeededMesh {
+  mesh: Mesh;
+  /** A pool on the mesh's database, for counting what it committed. */
+  pool: pg.Pool;
+  databaseName: string;
+  /** Stops the mesh, then deletes its Redis keys and drops its database; safe to call more than once. */
+  dispose(): Promise<void>;
+}
+
+export interface SeededMeshOptions extends Pick<MeshOptions, 'env' | 'serviceEnv' | 'onLine'> {
+  users: number;
+  products: number;
+}
+
+/** The five services as processes, on a fresh database and Redis key prefix, seeded with profiles and products. */
+export async function startSeededMesh(options: SeededMeshOptions): Promise<SeededMesh> {
+  const keys = await createScratchKeyPrefix();
+  const database = await createScratchDatabase().catch(async (error: unknown) => {
+    await keys.remove();
+    throw error;
+  });
+  let mesh: Mesh | undefined;
+  let disposed: Promise<void> | undefined;
+  const dispose = () => (disposed ??= (async () => {
+    try {
+      await mesh?.stop();
+    } finally {
+      const outcomes = await Promise.allSettled([keys.remove(), database.drop()]);
+      for (const outcome of outcomes) if (outcome.status === 'rejected') console.error(`mesh bench: cleanup failed: ${String(outcome.reason)}`);
+    }
+  })());
+  try {
+    await seedProfiles(keys.redis, keys.prefix, options.users);
+    await seedProducts(database.pool, options.products);
+    mesh = await Mesh.start({
+      databaseUrl: database.url,
+      redisUrl,
+      keyPrefix: keys.prefix,
+      env: { LOG_LEVEL: 'warn', ...options.env },
+      serviceEnv: options.serviceEnv,
+      onLine: options.onLine,
+    });
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+  return { mesh, pool: database.pool, databaseName: database.name, dispose };
+}
