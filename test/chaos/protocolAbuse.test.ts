@@ -50,13 +50,19 @@ test('protocol abuse from outside: clean statuses, the service stays up with bou
   // Thousands of streams: beyond MAX_LINKS they are refused, and those that never open time out.
   const crowd = Array.from({ length: 2_000 }, () => new RawLink(target, insecure));
   for (const link of crowd) link.send(open);
-  const crowdStatuses = await Promise.all(crowd.map((link) => link.endWithin(3_000).then((status) => status?.code)));
+  // Each one settles as admitted (an Opened frame) or refused (a status); on a loaded machine that can take a while.
+  const settle = async (link: RawLink) => {
+    const deadline = Date.now() + 60_000;
+    while (!link.status && !link.frames.some((frame) => frame.opened) && Date.now() < deadline) await link.next(deadline - Date.now());
+    return link.status?.code;
+  };
+  const crowdStatuses = await Promise.all(crowd.map(settle));
   const refused = crowdStatuses.filter((code) => code === grpc.status.RESOURCE_EXHAUSTED).length;
   const admitted = crowd.filter((link) => link.frames.some((frame) => frame.opened)).length;
   const peakRss = enrichment.rssMb()!;
-  t.diagnostic(`2000 streams: ${admitted} admitted, ${refused} refused with RESOURCE_EXHAUSTED, the rest still queued by the transport after 3 s (MAX_LINKS 64, one held by the source); enrichment RSS ${Math.round(rssBefore)} MB before, ${Math.round(peakRss)} MB with all of them open`);
+  t.diagnostic(`2000 streams: ${admitted} admitted, ${refused} refused with RESOURCE_EXHAUSTED (MAX_LINKS 64, one held by the source); enrichment RSS ${Math.round(rssBefore)} MB before, ${Math.round(peakRss)} MB with all of them open`);
   assert.ok(admitted <= 63, `${admitted} admitted`);
-  assert.ok(refused > 1_000, `${refused} refused`);
+  assert.equal(admitted + refused, crowd.length, 'every stream was either admitted or refused');
   assert.ok(crowdStatuses.every((code) => code === undefined || code === grpc.status.RESOURCE_EXHAUSTED), 'no other status');
   for (const link of [...crowd, overCredit, reopen, garbage, huge, deaf]) link.dispose();
 
