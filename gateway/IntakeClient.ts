@@ -1,6 +1,6 @@
 import type { Event } from '../lib/contract/loadContract.js';
 import { LinkSender } from '../lib/flow/LinkSender.js';
-import { LinkResetError } from '../lib/flow/linkErrors.js';
+import { LinkClosedError, LinkResetError } from '../lib/flow/linkErrors.js';
 import type { LinkCredentials } from '../lib/security/linkCredentials.js';
 
 /** The mesh has no credit for these events now: answer 429. */
@@ -83,7 +83,8 @@ export class IntakeClient {
           const sent = await this.sender.send(next.events);
           this.#awaitingAck.push({ generation: sent.generation, end: sent.offset + sent.count, resolve: next.resolve, reject: next.reject });
         } catch (error) {
-          next.reject(error instanceof LinkResetError ? new IntakeUnavailableError(error.message) : (error as Error));
+          const unavailable = error instanceof LinkResetError || error instanceof LinkClosedError;
+          next.reject(unavailable ? new IntakeUnavailableError(error.message) : (error as Error));
         } finally {
           this.#reserved -= next.events.length;
         }

@@ -43,8 +43,10 @@ await runService('gateway', async (env) => {
   return {
     address: `http://${host}:${boundPort}`,
     async stop() {
-      server.close();
+      // Stop taking requests, let those in hand get their answer (bounded), then let go of the source.
+      const answered = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      await Promise.race([answered, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
       await intake.close();
       databaseBreaker.shutdown();
       await pool.end();
