@@ -36,10 +36,8 @@ export class IntakeReader {
   }
 
   async run(maxBatchEvents: number, blockMs: number, signal: AbortSignal): Promise<void> {
-    const stopped = new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
-    stopped.catch(() => undefined);
     while (!signal.aborted) {
-      const credit = await Promise.race([this.downstream.waitForCredit(), stopped]);
+      const credit = await untilAborted(this.downstream.waitForCredit(), signal);
       const count = Math.min(credit, maxBatchEvents);
       const replaying = this.#replayFrom !== undefined;
       const resetsBefore = this.#resets;
@@ -89,4 +87,17 @@ export class IntakeReader {
     for (const batch of this.#inFlight) for (const id of batch.ids) inHand.add(id);
     return entries.filter((entry) => !inHand.has(entry.id));
   }
+}
+
+/** `work`, or a rejection as soon as `signal` aborts; the abort listener goes when `work` settles, so none pile up. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const abort = () => reject(signal.reason);
+    signal.addEventListener('abort', abort, { once: true });
+    work.then(
+      (value) => { signal.removeEventListener('abort', abort); resolve(value); },
+      (error: unknown) => { signal.removeEventListener('abort', abort); reject(error); },
+    );
+  });
 }

@@ -29,8 +29,9 @@ export class IntakeWriter {
       const room = this.maxLength - this.#length;
       if (room <= 0) {
         await new Promise<void>((resolve) => {
-          this.#wakeForRoom = resolve;
-          signal.addEventListener('abort', () => resolve(), { once: true });
+          const stop = () => resolve();
+          this.#wakeForRoom = () => { signal.removeEventListener('abort', stop); resolve(); };
+          signal.addEventListener('abort', stop, { once: true });
         });
         continue;
       }
