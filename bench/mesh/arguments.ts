@@ -9,7 +9,7 @@ export const USAGE = `usage: npm run bench -- mesh [--json] [--duration S] [--ra
   --ceiling-duration S   seconds of the database-alone ceiling (default 10)
   --ceiling-batch B      events per commit there (default: what the mesh's sink committed on average)
   --set [SERVICE.]VAR=V  environment for every service, or for one (e.g. sink.STAGE_CONCURRENCY=8); repeatable
-  --profile DIR          run every service under --cpu-prof into DIR/<service> and print its top self time
+  --profile DIR          profile every service's CPU (inspector, as --cpu-prof) into DIR/<service>; print the top self time
   --json                 print the results as one JSON object, the last line on stdout`;
 
 export interface MeshBenchSettings {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createRedis, redisReady, type Redis } from '../../lib/storage/redis.js';
+import { createRedis, deleteKeysWithPrefix, redisReady, type Redis } from '../../lib/storage/redis.js';
 
 export const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -20,15 +20,6 @@ export async function createScratchKeyPrefix(): Promise<ScratchKeyPrefix> {
     throw error;
   }
   let removed: Promise<void> | undefined;
-  const remove = () => (removed ??= deleteKeys(redis, prefix).finally(() => redis.disconnect()));
+  const remove = () => (removed ??= deleteKeysWithPrefix(redis, prefix).finally(() => redis.disconnect()));
   return { prefix, redis, remove };
-}
-
-async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
 }
