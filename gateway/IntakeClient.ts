@@ -2,6 +2,8 @@ import type { Event } from '../lib/contract/loadContract.js';
 import { LinkSender } from '../lib/flow/LinkSender.js';
 import { LinkClosedError, LinkResetError } from '../lib/flow/linkErrors.js';
 import type { LinkCredentials } from '../lib/security/linkCredentials.js';
+import { endFailed, startSendSpan, type Context } from '../lib/telemetry/batchSpans.js';
+import type { StageClock } from '../lib/telemetry/StageClock.js';
 
 /** The mesh has no credit for these events now: answer 429. */
 export class NoCreditError extends Error {
@@ -20,7 +22,7 @@ export class LargerThanCapacityError extends Error {
 /** The intake link is down, or it reset before the source confirmed: answer 503 (retrying is safe). */
 export class IntakeUnavailableError extends Error {}
 
-interface Submission { events: Event[]; resolve: () => void; reject: (error: Error) => void }
+interface Submission { events: Event[]; trace: Context; resolve: () => void; reject: (error: Error) => void }
 interface AwaitingAck { generation: number; end: number; resolve: () => void; reject: (error: Error) => void }
 
 const drainWindowMs = 5_000;
@@ -39,12 +41,17 @@ export class IntakeClient {
   readonly #acked: Array<{ at: number; events: number }> = [];
   #lastAck = 0;
 
-  constructor(sourceAddress: string, sender: string, credentials?: LinkCredentials) {
+  /** `clock`: back-pressured while the link has no credit to take a request, busy while requests await the source. */
+  constructor(sourceAddress: string, sender: string, credentials?: LinkCredentials, private readonly clock?: StageClock) {
     this.sender = new LinkSender({
       target: sourceAddress, link: 'gateway->source', sender,
       credentials: credentials?.client, channelOptions: credentials?.channelOptions,
     });
-    this.sender.on('ack', ({ generation, offset }: { generation: number; offset: number }) => this.#acknowledged(generation, offset));
+    this.sender.on('ack', ({ generation, offset }: { generation: number; offset: number }) => {
+      this.#acknowledged(generation, offset);
+      this.#updateClock();
+    });
+    this.sender.on('credit', () => this.#updateClock());
     this.sender.on('reset', ({ generation }: { generation: number }) => {
       const lost = new IntakeUnavailableError('the link to the source reset before it confirmed these events; retrying them is safe');
       for (let i = this.#awaitingAck.length - 1; i >= 0; i -= 1) {
@@ -55,17 +62,21 @@ export class IntakeClient {
 
   get connected(): boolean { return this.sender.connected; }
 
-  /** Resolves once the source has the events in its intake. */
-  submit(events: Event[]): Promise<void> {
+  /** Resolves once the source has the events in its intake; `trace` is the request's context, which the batch's trace continues. */
+  submit(events: Event[], trace: Context): Promise<void> {
     if (!this.sender.connected) return Promise.reject(new IntakeUnavailableError('the gateway is not connected to the source'));
     const { availableCredit, capacity } = this.sender.stats();
     // 0 until the first grant arrives, just after Opened: unknown, not small.
     if (capacity > 0 && events.length > capacity) return Promise.reject(new LargerThanCapacityError(capacity));
     const free = availableCredit - this.#reserved;
-    if (free < events.length) return Promise.reject(new NoCreditError(this.#retryAfterSeconds(events.length - Math.max(free, 0))));
+    if (free < events.length) {
+      this.clock?.enter('backpressured');
+      return Promise.reject(new NoCreditError(this.#retryAfterSeconds(events.length - Math.max(free, 0))));
+    }
     this.#reserved += events.length;
+    this.clock?.enter('busy');
     return new Promise((resolve, reject) => {
-      this.#queue.push({ events, resolve, reject });
+      this.#queue.push({ events, trace, resolve, reject });
       void this.#sendQueued();
     });
   }
@@ -79,10 +90,13 @@ export class IntakeClient {
     this.#sending = true;
     try {
       for (let next = this.#queue.shift(); next; next = this.#queue.shift()) {
+        const { span, carrier } = startSendSpan(next.trace, { link: this.sender.link, events: next.events.length, creditAvailable: this.sender.stats().availableCredit });
         try {
-          const sent = await this.sender.send(next.events);
+          const sent = await this.sender.send(next.events, carrier);
+          span.end();
           this.#awaitingAck.push({ generation: sent.generation, end: sent.offset + sent.count, resolve: next.resolve, reject: next.reject });
         } catch (error) {
+          endFailed(span, error);
           const unavailable = error instanceof LinkResetError || error instanceof LinkClosedError;
           next.reject(unavailable ? new IntakeUnavailableError(error.message) : (error as Error));
         } finally {
@@ -92,6 +106,13 @@ export class IntakeClient {
     } finally {
       this.#sending = false;
     }
+  }
+
+  /** Waiting on credit counts as back-pressure only while there is none; with requests in hand the edge is busy, else idle. */
+  #updateClock(): void {
+    if (!this.clock) return;
+    if (this.sender.stats().availableCredit - this.#reserved <= 0) this.clock.enter('backpressured');
+    else this.clock.enter(this.#queue.length > 0 || this.#awaitingAck.length > 0 ? 'busy' : 'idle');
   }
 
   #acknowledged(generation: number, offset: number): void {

@@ -1,12 +1,20 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type pg from 'pg';
+import type { Registry } from 'prom-client';
 import type { Breaker } from '../lib/breaker.js';
+import { FaultSettingsError } from '../lib/faults.js';
 import { createLogger } from '../lib/log.js';
+import { readJson } from '../lib/service/adminServer.js';
 import type { ApiKeyring } from '../lib/security/ApiKeyring.js';
 import { anonymousCaller, type RateLimiter } from '../lib/security/RateLimiter.js';
+import { endRequestSpan, startRequestSpan, traceContext, type Context } from '../lib/telemetry/batchSpans.js';
+import type { StaticFile } from './dashboardFiles.js';
+import type { EdgeTraffic } from './EdgeTraffic.js';
 import { hotItems } from './hotItems.js';
 import { IntakeUnavailableError, LargerThanCapacityError, NoCreditError, type IntakeClient } from './IntakeClient.js';
+import { HopRefusedError, type MeshPressure } from './MeshPressure.js';
 import { parseEvents, type ParseLimits } from './parseEvents.js';
+import type { PressureStream } from './PressureStream.js';
 
 const log = createLogger('gateway');
 
@@ -19,11 +27,16 @@ export interface HttpApiOptions extends ParseLimits {
   keyring: ApiKeyring;
   /** Events per second per caller; unlimited when absent. */
   rateLimiter?: RateLimiter;
+  edge: EdgeTraffic;
+  pressure: MeshPressure;
+  pressureStream: PressureStream;
+  /** The dashboard's files, by path. */
+  dashboard: Map<string, StaticFile>;
 }
 
 class BodyTooLargeError extends Error {}
 
-/** The gateway's HTTP routes: ingest, the hot-items read API, health and readiness. */
+/** The gateway's HTTP routes: ingest, the hot-items read API, the pressure API and dashboard, fault switches, metrics, health and readiness. */
 export function createHttpApi(options: HttpApiOptions): (request: IncomingMessage, response: ServerResponse) => void {
   return (request, response) => {
     route(request, response, options).catch((error: unknown) => {
@@ -44,11 +57,30 @@ async function route(request: IncomingMessage, response: ServerResponse, options
     if (name === undefined) return refuseUnauthenticated(request, response);
     caller = name;
   }
+  const page = options.dashboard.get(url.pathname);
+  if (page) {
+    if (method !== 'GET') return allow('GET');
+    response.writeHead(200, { 'Content-Type': page.contentType, 'Content-Length': page.body.length, 'Cache-Control': 'no-cache' });
+    return void response.end(page.body);
+  }
   switch (url.pathname) {
     case '/v1/events':
-      return method === 'POST' ? ingest(request, response, options, caller) : allow('POST');
+      return method === 'POST' ? tracedIngest(request, response, options, caller) : allow('POST');
     case '/v1/hot-items':
       return method === 'GET' ? readHotItems(url, response, options) : allow('GET');
+    case '/v1/pressure':
+      return method === 'GET' ? reply(response, 200, await options.pressure.report()) : allow('GET');
+    case '/v1/pressure/stream':
+      if (method !== 'GET') return allow('GET');
+      if (!options.pressureStream.watch(response)) reply(response, 503, { error: `at most ${options.pressureStream.maxWatchers} pressure streams at once` });
+      return;
+    case '/v1/faults':
+      if (method === 'GET') return reply(response, 200, (await options.pressure.report()).faults);
+      return method === 'PUT' ? setFaults(request, response, options) : allow('GET, PUT');
+    case '/metrics':
+      if (method !== 'GET') return allow('GET');
+      response.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
+      return void response.end(await options.pressure.metricsText());
     case '/healthz':
       return reply(response, 200, { status: 'ok' });
     case '/readyz':
@@ -65,28 +97,49 @@ function refuseUnauthenticated(request: IncomingMessage, response: ServerRespons
   reply(response, 401, { error: presented ? 'the bearer token is not valid' : 'an Authorization: Bearer <token> header is required' });
 }
 
-async function ingest(request: IncomingMessage, response: ServerResponse, options: HttpApiOptions, caller: string): Promise<void> {
+/** Ingest inside its request's span; every answer is counted by status. */
+async function tracedIngest(request: IncomingMessage, response: ServerResponse, options: HttpApiOptions, caller: string): Promise<void> {
+  const { span, context } = startRequestSpan('POST', '/v1/events', request.headers);
+  let accepted = 0;
+  response.once('close', () => {
+    endRequestSpan(span, response.statusCode);
+    options.edge.answered(response.statusCode, accepted);
+  });
+  accepted = await traceContext.with(context, () => ingest(request, response, options, caller, context));
+}
+
+/** Answers the request; resolves with the number of events accepted. */
+async function ingest(request: IncomingMessage, response: ServerResponse, options: HttpApiOptions, caller: string, trace: Context): Promise<number> {
   let body: string;
   try {
     body = await readBody(request, options.maxBodyBytes);
   } catch (error) {
     if (!(error instanceof BodyTooLargeError)) throw error;
     response.setHeader('Connection', 'close');
-    return reply(response, 413, { error: `the body is larger than ${options.maxBodyBytes} bytes` });
+    reply(response, 413, { error: `the body is larger than ${options.maxBodyBytes} bytes` });
+    return 0;
   }
   const contentType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   const parsed = parseEvents(body, contentType, options);
-  if (!parsed.ok) return reply(response, parsed.status, { error: parsed.error, errors: parsed.errors });
+  if (!parsed.ok) {
+    reply(response, parsed.status, { error: parsed.error, errors: parsed.errors });
+    return 0;
+  }
   const bucket = options.rateLimiter?.bucketOf(caller);
   const taken = bucket?.take(parsed.events.length);
   if (bucket && taken && !taken.taken) {
-    if (taken.retryAfterSeconds === Infinity) return reply(response, 413, { error: `at most ${bucket.capacity} events per request fit your rate limit` });
+    if (taken.retryAfterSeconds === Infinity) {
+      reply(response, 413, { error: `at most ${bucket.capacity} events per request fit your rate limit` });
+      return 0;
+    }
     response.setHeader('Retry-After', String(taken.retryAfterSeconds));
-    return reply(response, 429, { error: `your rate limit (${bucket.ratePerSecond} events/s, burst ${bucket.capacity}) is used up; retry after the given seconds` });
+    reply(response, 429, { error: `your rate limit (${bucket.ratePerSecond} events/s, burst ${bucket.capacity}) is used up; retry after the given seconds` });
+    return 0;
   }
   try {
-    await options.intake.submit(parsed.events);
+    await options.intake.submit(parsed.events, trace);
     reply(response, 202, { accepted: parsed.events.length });
+    return parsed.events.length;
   } catch (error) {
     // Tokens pay for events the mesh takes. Every refusal below tells the caller to send the events again
     // (and a 503 after a reset leaves nothing it can count on), so charging now would bill them twice and
@@ -94,13 +147,27 @@ async function ingest(request: IncomingMessage, response: ServerResponse, option
     bucket?.refund(parsed.events.length);
     if (error instanceof NoCreditError) {
       response.setHeader('Retry-After', String(error.retryAfterSeconds));
-      return reply(response, 429, { error: 'the mesh is at capacity; retry after the given seconds' });
-    }
-    if (error instanceof LargerThanCapacityError) return reply(response, 413, { error: error.message });
-    if (error instanceof IntakeUnavailableError) {
+      reply(response, 429, { error: 'the mesh is at capacity; retry after the given seconds' });
+    } else if (error instanceof LargerThanCapacityError) {
+      reply(response, 413, { error: error.message });
+    } else if (error instanceof IntakeUnavailableError) {
       response.setHeader('Retry-After', '1');
-      return reply(response, 503, { error: error.message });
+      reply(response, 503, { error: error.message });
+    } else {
+      throw error;
     }
+    return 0;
+  }
+}
+
+async function setFaults(request: IncomingMessage, response: ServerResponse, options: HttpApiOptions): Promise<void> {
+  const body = await readJson(request);
+  if (body instanceof Error) return reply(response, 400, { error: body.message });
+  try {
+    reply(response, 200, await options.pressure.setFaults(body));
+  } catch (error) {
+    if (error instanceof FaultSettingsError) return reply(response, options.pressure.faultSwitchesEnabled ? 400 : 403, { error: error.message });
+    if (error instanceof HopRefusedError) return reply(response, error.status, { error: error.message });
     throw error;
   }
 }

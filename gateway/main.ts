@@ -1,6 +1,5 @@
 import { createServer } from 'node:http';
 import { once } from 'node:events';
-import { Breaker, breakerSettings } from '../lib/breaker.js';
 import { createLogger } from '../lib/log.js';
 import { ApiKeyring } from '../lib/security/ApiKeyring.js';
 import { readApiKeys } from '../lib/security/apiKeys.js';
@@ -8,10 +7,16 @@ import { readLinkCredentials } from '../lib/security/linkCredentials.js';
 import { RateLimiter, anonymousCaller, readRateLimit } from '../lib/security/RateLimiter.js';
 import { runService } from '../lib/service/runService.js';
 import { createPool, isPermanentPostgresError } from '../lib/storage/postgres.js';
+import { loadDashboard } from './dashboardFiles.js';
+import { EdgeTraffic } from './EdgeTraffic.js';
 import { IntakeClient } from './IntakeClient.js';
 import { createHttpApi } from './httpApi.js';
+import { MeshPressure, stageNames, type StageName } from './MeshPressure.js';
+import { PressureStream } from './PressureStream.js';
 
-await runService('gateway', async (env) => {
+const defaultAdminAddresses: Record<StageName, string> = { source: '127.0.0.1:9101', enrichment: '127.0.0.1:9102', join: '127.0.0.1:9103', sink: '127.0.0.1:9104' };
+
+await runService('gateway', async (env, kit) => {
   const port = env.integer('GATEWAY_PORT', 8080, { min: 0, max: 65_535 });
   const host = env.string('GATEWAY_HOST', '127.0.0.1');
   const sourceAddress = env.address('SOURCE_ADDR', '127.0.0.1:50051');
@@ -21,7 +26,10 @@ await runService('gateway', async (env) => {
     maxEvents: env.integer('MAX_EVENTS_PER_REQUEST', 1000, { min: 1, max: 100_000 }),
     maxFieldLength: env.integer('MAX_FIELD_LENGTH', 128, { min: 1, max: 10_000 }),
   };
-  const databaseBreaker = new Breaker('postgres', breakerSettings(env, 'postgres'), isPermanentPostgresError);
+  const admins = Object.fromEntries(stageNames.map((stage) => [stage, env.address(`${stage.toUpperCase()}_ADMIN_ADDR`, defaultAdminAddresses[stage])])) as Record<StageName, string>;
+  const pressureIntervalMs = env.integer('PRESSURE_INTERVAL_MS', 1_000, { min: 100, max: 60_000 });
+  const maxPressureStreams = env.integer('MAX_PRESSURE_STREAMS', 32, { min: 1, max: 10_000 });
+  const databaseBreaker = kit.breaker('postgres', isPermanentPostgresError);
   const keyring = new ApiKeyring(readApiKeys(env));
   const rateLimit = readRateLimit(env);
   const linkCredentials = readLinkCredentials(env);
@@ -33,8 +41,13 @@ await runService('gateway', async (env) => {
   const rateLimiter = rateLimit && new RateLimiter(rateLimit, keyring.enabled ? keyring.names : [anonymousCaller]);
 
   const pool = createPool(databaseUrl, { max: 4, applicationName: 'mesh-gateway' });
-  const intake = new IntakeClient(sourceAddress, 'gateway', linkCredentials);
-  const server = createServer(createHttpApi({ ...limits, intake, pool, databaseBreaker, keyring, rateLimiter }));
+  const intake = new IntakeClient(sourceAddress, 'gateway', linkCredentials, kit.pressure.clock);
+  kit.pressure.watchOutbound(intake.sender);
+  const edge = new EdgeTraffic(kit.metrics, kit.pressure);
+  const pressure = new MeshPressure(kit.pressure, kit.metrics, edge, kit.faults, admins);
+  const pressureStream = new PressureStream(pressure, pressureIntervalMs, maxPressureStreams);
+  const dashboard = loadDashboard();
+  const server = createServer(createHttpApi({ ...limits, intake, pool, databaseBreaker, keyring, rateLimiter, edge, pressure, pressureStream, dashboard }));
   server.keepAliveTimeout = 65_000;
   server.listen(port, host);
   await once(server, 'listening');
@@ -45,9 +58,11 @@ await runService('gateway', async (env) => {
     async stop() {
       // Stop taking requests, let those in hand get their answer (bounded), then let go of the source.
       const answered = new Promise<void>((resolve) => server.close(() => resolve()));
+      pressureStream.close();
       server.closeIdleConnections();
       await Promise.race([answered, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
       await intake.close();
+      edge.stop();
       databaseBreaker.shutdown();
       await pool.end();
     },

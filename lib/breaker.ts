@@ -1,7 +1,9 @@
 import CircuitBreaker from 'opossum';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Environment } from './config.js';
+import type { FaultSwitches } from './faults.js';
 import { createLogger } from './log.js';
+import { withDependencySpan } from './telemetry/batchSpans.js';
 
 const log = createLogger('breaker');
 
@@ -29,16 +31,28 @@ export function breakerSettings(env: Environment, dependency: string): BreakerSe
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
-/** One dependency (Redis, Postgres) of one service, behind an opossum circuit breaker. */
+const databaseSystems: Record<string, 'redis' | 'postgresql'> = { redis: 'redis', postgres: 'postgresql' };
+
+/**
+ * One dependency (Redis, Postgres) of one service, behind an opossum circuit
+ * breaker. Every call is a child span of the batch it serves, and passes the
+ * process's fault switches first.
+ */
 export class Breaker {
   readonly #circuit: CircuitBreaker<[() => Promise<unknown>], unknown>;
+  #failures = 0;
 
   /**
    * `isPermanent` tells a failure of the data (a value the dependency rejects)
    * from a failure of the dependency: the first says nothing about its health,
    * so it neither counts towards opening the breaker nor is retried by `hold`.
    */
-  constructor(readonly dependency: string, private readonly settings: BreakerSettings, private readonly isPermanent: (error: unknown) => boolean = () => false) {
+  constructor(
+    readonly dependency: string,
+    private readonly settings: BreakerSettings,
+    private readonly isPermanent: (error: unknown) => boolean = () => false,
+    private readonly faults?: FaultSwitches,
+  ) {
     this.#circuit = new CircuitBreaker((call: () => Promise<unknown>) => call(), {
       errorFilter: (error: unknown) => isPermanent(error),
       timeout: settings.timeoutMs,
@@ -53,6 +67,7 @@ export class Breaker {
     let failuresInARow = 0;
     this.#circuit.on('success', () => { failuresInARow = 0; });
     this.#circuit.on('failure', () => {
+      this.#failures += 1;
       failuresInARow += 1;
       if (failuresInARow >= settings.volumeThreshold && this.#circuit.closed) this.#circuit.open();
     });
@@ -69,9 +84,15 @@ export class Breaker {
 
   get stats() { return this.#circuit.stats; }
 
-  /** One call through the breaker; rejects at once, without calling, while it is open. */
-  fire<T>(call: () => Promise<T>): Promise<T> {
-    return this.#circuit.fire(call) as Promise<T>;
+  /** Calls that failed (or timed out) since start, permanent failures of the data excepted. */
+  get failures(): number { return this.#failures; }
+
+  /** One call through the breaker; rejects at once, without calling, while it is open. `operation` names its span. */
+  fire<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    const system = databaseSystems[this.dependency];
+    const guarded = this.faults ? async () => { await this.faults!.beforeCall(this.dependency); return call(); } : call;
+    const fire = () => this.#circuit.fire(guarded) as Promise<T>;
+    return system ? withDependencySpan(system, operation, this.state, fire) : fire();
   }
 
   /**
@@ -79,11 +100,11 @@ export class Breaker {
    * it waits for the breaker's own half-open probe instead of calling, so a
    * broken dependency sees the probes, not a retry storm; `signal` gives up.
    */
-  async hold<T>(call: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  async hold<T>(operation: string, call: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     for (let failures = 0; ; failures += 1) {
       signal?.throwIfAborted();
       try {
-        return await this.fire(call);
+        return await this.fire(operation, call);
       } catch (error) {
         if (this.isPermanent(error)) throw error;
         if (this.#circuit.opened) await this.#stateChange(signal);

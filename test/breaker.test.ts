@@ -10,7 +10,7 @@ test('hold: while the dependency fails, the breaker opens and only its half-open
   const breaker = new Breaker('flaky', settings);
   let calls = 0;
   const healthyAt = Date.now() + 1_000;
-  const result = await breaker.hold(async () => {
+  const result = await breaker.hold('call', async () => {
     calls += 1;
     if (Date.now() < healthyAt) throw new Error('down');
     return 'up';
@@ -26,7 +26,7 @@ test('hold gives up when its signal aborts', async () => {
   const breaker = new Breaker('dead', settings);
   const stop = new AbortController();
   setTimeout(() => stop.abort(new Error('stopping')), 300);
-  await assert.rejects(breaker.hold(() => Promise.reject(new Error('down')), stop.signal), /stopping/);
+  await assert.rejects(breaker.hold('call', () => Promise.reject(new Error('down')), stop.signal), /stopping/);
   breaker.shutdown();
 });
 

@@ -42,7 +42,7 @@ export async function startSeededMesh(options: SeededMeshOptions): Promise<Seede
       databaseUrl: database.url,
       redisUrl,
       keyPrefix: keys.prefix,
-      env: { LOG_LEVEL: 'warn', ...options.env },
+      env: { LOG_LEVEL: 'warn', OTEL_SDK_DISABLED: 'true', ...options.env },
       serviceEnv: options.serviceEnv,
       onLine: options.onLine,
     });

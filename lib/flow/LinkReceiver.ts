@@ -33,7 +33,10 @@ export interface Delivery {
   /** Link offset of the first event. */
   readonly offset: number;
   readonly events: Event__Output[];
+  /** The W3C trace context of the batch it came in (rule 6). */
   readonly traceContext: Record<string, string>;
+  /** When its batch arrived (epoch ms): where waiting at this hop began. */
+  readonly receivedAtMs: number;
   /** True once its link has ended: an acknowledgement can no longer reach upstream, which will re-deliver. */
   readonly abandoned: boolean;
   acknowledge(): void;
@@ -46,7 +49,7 @@ export type LinkEnd =
   | { reason: 'cancelled' }
   | { reason: 'failed'; code: status; details: string };
 
-interface BufferedBatch { offset: number; events: Event__Output[]; traceContext: Record<string, string> }
+interface BufferedBatch { offset: number; events: Event__Output[]; traceContext: Record<string, string>; receivedAtMs: number }
 
 type State = 'awaiting-open' | 'open' | 'closing' | 'ended';
 
@@ -155,6 +158,7 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
       offset,
       events,
       traceContext: head.traceContext,
+      receivedAtMs: head.receivedAtMs,
       get abandoned() { return link.#state === 'ended'; },
       reject: (details) => this.reset(details),
       acknowledge: () => {
@@ -216,7 +220,7 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
     }
     this.window.admit(count);
     this.#received += count;
-    this.#buffer.push({ offset: batch.offset, events: batch.events, traceContext: batch.traceContext });
+    this.#buffer.push({ offset: batch.offset, events: batch.events, traceContext: batch.traceContext, receivedAtMs: Date.now() });
     this.emit('received', { count, buffered: this.window.buffered, capacity: this.window.capacity });
     this.#wake();
   }

@@ -54,6 +54,8 @@ export interface SenderStats {
   availableCredit: number;
   sent: number;
   acknowledged: number;
+  /** Events sent over every connection since start. */
+  totalSent: number;
   creditWaitMs: number;
   drainWaitMs: number;
 }
@@ -99,6 +101,7 @@ export class LinkSender extends EventEmitter {
   #sending = false;
   #creditWaitMs = 0;
   #drainWaitMs = 0;
+  #totalSent = 0;
 
   constructor(private readonly options: LinkSenderOptions) {
     super();
@@ -111,6 +114,8 @@ export class LinkSender extends EventEmitter {
 
   get connected(): boolean { return this.#connection !== undefined; }
 
+  get link(): string { return this.options.link; }
+
   stats(): SenderStats {
     const connection = this.#connection;
     return {
@@ -120,6 +125,7 @@ export class LinkSender extends EventEmitter {
       availableCredit: connection?.window.available ?? 0,
       sent: connection?.sent ?? 0,
       acknowledged: connection?.acknowledged ?? 0,
+      totalSent: this.#totalSent,
       creditWaitMs: this.#creditWaitMs,
       drainWaitMs: this.#drainWaitMs,
     };
@@ -160,6 +166,7 @@ export class LinkSender extends EventEmitter {
         connection.window.spend(count);
         const offset = connection.sent;
         connection.sent += count;
+        this.#totalSent += count;
         next += count;
         result.frames += 1;
         this.emit('sent', { generation: connection.generation, offset, count, granted: connection.window.granted });

@@ -1,5 +1,12 @@
+import type { Server } from 'node:http';
+import { Breaker, breakerSettings } from '../breaker.js';
 import { Environment, ConfigError } from '../config.js';
+import { FaultSwitches } from '../faults.js';
 import { createLogger } from '../log.js';
+import { HopPressure } from '../telemetry/HopPressure.js';
+import { createMetricsRegistry } from '../telemetry/prometheusMetrics.js';
+import { startTracing } from '../telemetry/tracing.js';
+import { adminHandler, listenAdmin } from './adminServer.js';
 
 export interface StartedService {
   /** What it listens on, printed as "<name> listening on <address>". */
@@ -7,16 +14,51 @@ export interface StartedService {
   stop(): Promise<void>;
 }
 
+/** What every service gets from its process: its pressure figures, its fault switches, and breakers wired to both. */
+export interface ServiceKit {
+  pressure: HopPressure;
+  faults: FaultSwitches;
+  /** A breaker for `dependency` (redis, postgres), configured by BREAKER_<DEPENDENCY>_*, reported and subject to the fault switches. */
+  breaker(dependency: 'redis' | 'postgres', isPermanent: (error: unknown) => boolean): Breaker;
+  metrics: ReturnType<typeof createMetricsRegistry>;
+}
+
+export interface ServiceOptions {
+  /** Where the admin API (metrics, pressure, fault switches) listens by default; none for a service that serves them itself. */
+  adminAddress?: string;
+}
+
 /**
- * The life of one service process: read and validate its configuration, start
- * it, say where it listens, and on SIGTERM or SIGINT stop it gracefully (a
- * second signal exits at once).
+ * The life of one service process: start tracing, read and validate its
+ * configuration, start it and its admin API, say where it listens, and on
+ * SIGTERM or SIGINT stop it gracefully (a second signal exits at once), then
+ * flush its spans.
  */
-export async function runService(name: string, start: (env: Environment) => Promise<StartedService>): Promise<void> {
+export async function runService(name: string, start: (env: Environment, kit: ServiceKit) => Promise<StartedService>, options: ServiceOptions = {}): Promise<void> {
   const log = createLogger(name);
+  const tracing = startTracing(name);
+  const env = new Environment();
+  const adminAddress = options.adminAddress && env.address('ADMIN_ADDR', options.adminAddress);
+  const faults = new FaultSwitches(env.oneOf('FAULT_SWITCHES', ['on', 'off'] as const, 'off') === 'on', {
+    slow_sink_ms: env.integer('SINK_DELAY_MS', 0, { min: 0, max: 60_000 }),
+    redis_latency_ms: env.integer('REDIS_LATENCY_MS', 0, { min: 0, max: 60_000 }),
+    postgres_failure_percent: env.integer('POSTGRES_FAILURE_PERCENT', 0, { min: 0, max: 100 }),
+  });
+  const pressure = new HopPressure(name, faults);
+  const metrics = createMetricsRegistry(pressure);
+  const kit: ServiceKit = {
+    pressure, faults, metrics,
+    breaker(dependency, isPermanent) {
+      const breaker = new Breaker(dependency, breakerSettings(env, dependency), isPermanent, faults);
+      pressure.watchBreaker(breaker);
+      return breaker;
+    },
+  };
   let service: StartedService;
+  let admin: Server | undefined;
   try {
-    service = await start(new Environment());
+    service = await start(env, kit);
+    if (adminAddress) admin = (await listenAdmin(adminHandler({ pressure, faults, metrics }), adminAddress)).server;
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`${name}: ${error.message}`);
@@ -27,15 +69,23 @@ export async function runService(name: string, start: (env: Environment) => Prom
   }
   console.log(`${name} listening on ${service.address}`);
   let stopping = false;
-  const stop = (signal: string) => {
+  const stop = async (signal: string) => {
     if (stopping) process.exit(1);
     stopping = true;
     log.info('stopping', { signal });
-    service.stop().then(
-      () => process.exit(0),
-      (error: unknown) => { log.error('stop failed', { error: String(error) }); process.exit(1); },
-    );
+    try {
+      await service.stop();
+      admin?.close();
+      admin?.closeAllConnections();
+      pressure.stop();
+      // Spans of the last batches go out, within a bound.
+      await Promise.race([tracing.shutdown(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+      process.exit(0);
+    } catch (error) {
+      log.error('stop failed', { error: String(error) });
+      process.exit(1);
+    }
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
 }

@@ -1,11 +1,16 @@
 import type { Delivery, LinkReceiver } from '../flow/LinkReceiver.js';
 
+/** Link names are chosen by upstream senders: the counts by name are bounded all the same. */
+const maxLinkNames = 64;
+
 /**
  * Every link into a stage, read as one: deliveries are taken round-robin from
  * whichever links have events, so one busy upstream cannot starve another.
  */
 export class InboundLinks {
   readonly #links = new Set<LinkReceiver>();
+  #taken = 0;
+  readonly #takenByLink = new Map<string, number>();
   #cursor = 0;
   #wake: (() => void) | undefined;
 
@@ -21,6 +26,19 @@ export class InboundLinks {
   }
 
   get links(): LinkReceiver[] { return [...this.#links]; }
+
+  /** Events taken from every link since start. */
+  get taken(): number { return this.#taken; }
+
+  /** Events taken since start, by link name (at most `maxLinkNames` names; the rest count under "other"). */
+  get takenByLink(): ReadonlyMap<string, number> { return this.#takenByLink; }
+
+  /** Events received and not yet taken, over every link. */
+  get queueDepth(): number {
+    let depth = 0;
+    for (const link of this.#links) depth += link.window.buffered;
+    return depth;
+  }
 
   /** The next delivery of at most `maxEvents` events from any link; undefined once `signal` aborts. */
   async next(maxEvents: number, signal: AbortSignal): Promise<Delivery | undefined> {
@@ -47,6 +65,9 @@ export class InboundLinks {
       const link = links[(this.#cursor + i) % links.length]!;
       const delivery = link.takeNow(maxEvents);
       if (delivery) {
+        this.#taken += delivery.events.length;
+        const name = this.#takenByLink.has(link.name) || this.#takenByLink.size < maxLinkNames ? link.name : 'other';
+        this.#takenByLink.set(name, (this.#takenByLink.get(name) ?? 0) + delivery.events.length);
         this.#cursor = (this.#cursor + i + 1) % links.length;
         return delivery;
       }

@@ -5,6 +5,10 @@ import { LinkSender } from '../flow/LinkSender.js';
 import { LinkResetError } from '../flow/linkErrors.js';
 import { createLogger } from '../log.js';
 import type { LinkCredentials } from '../security/linkCredentials.js';
+import {
+  contextOf, endFailed, recordCreditWait, startProcessSpan, startSendSpan, traceContext, type Context, type Span,
+} from '../telemetry/batchSpans.js';
+import type { HopPressure } from '../telemetry/HopPressure.js';
 import { InboundLinks } from './InboundLinks.js';
 import { Semaphore } from './Semaphore.js';
 
@@ -20,6 +24,8 @@ export interface StageDefinition {
   concurrency: number;
   /** TLS for the links in and out; insecure when absent. */
   credentials?: LinkCredentials;
+  /** Where the stage reports its time, links and events. */
+  pressure: HopPressure;
   /**
    * What this hop does to one batch: the events to pass on (for the sink:
    * resolves once they are committed). It holds, rather than throws, while a
@@ -38,7 +44,7 @@ export interface RunningStage {
   stop(): Promise<void>;
 }
 
-interface Output { delivery: Delivery; result: Promise<Event[]> }
+interface Output { delivery: Delivery; result: Promise<Event[]>; span: Span; context: Context }
 interface PendingAck { generation: number; end: number; delivery: Delivery }
 
 /**
@@ -64,11 +70,24 @@ export async function runStage(definition: StageDefinition): Promise<RunningStag
     })
     : undefined;
 
+  const { pressure } = definition;
+  pressure.watchInbound(inbound);
+  if (sender) pressure.watchOutbound(sender);
+
   const slots = new Semaphore(definition.concurrency);
   const stopping = new AbortController();
   const outputs: Output[] = [];
   const pendingAcks: PendingAck[] = [];
   let reserved = 0;
+  /** Batches taken and not yet passed on. */
+  let inHand = 0;
+  let waitingFor: 'slot' | 'credit' | 'input' | undefined;
+  /** Flink's clock: waiting for credit is back-pressure; waiting for input with nothing in hand is idleness; the rest is work. */
+  const updateClock = () => {
+    if (waitingFor === 'credit') pressure.clock.enter('backpressured');
+    else if (inHand === 0 && waitingFor === 'input') pressure.clock.enter('idle');
+    else pressure.clock.enter('busy');
+  };
   let wakeSendLoop: (() => void) | undefined;
   let wakeBudget: (() => void) | undefined;
   const signalBudget = () => { const wake = wakeBudget; wakeBudget = undefined; wake?.(); };
@@ -90,11 +109,18 @@ export async function runStage(definition: StageDefinition): Promise<RunningStag
   });
 
   /** Events this stage may take now: what downstream has granted and is not yet spoken for. */
-  async function downstreamBudget(): Promise<number> {
-    if (!sender) return definition.receiver.maxBatchEvents;
+  async function downstreamBudget(): Promise<{ events: number; waitedFromMs?: number }> {
+    if (!sender) return { events: definition.receiver.maxBatchEvents };
+    let waitedFromMs: number | undefined;
     for (;;) {
       const free = sender.stats().availableCredit - reserved;
-      if (free > 0 || stopping.signal.aborted) return Math.max(free, 0);
+      if (free > 0 || stopping.signal.aborted) {
+        waitingFor = undefined;
+        return { events: Math.max(free, 0), waitedFromMs };
+      }
+      waitedFromMs ??= Date.now();
+      waitingFor = 'credit';
+      updateClock();
       await new Promise<void>((resolve) => { wakeBudget = resolve; });
     }
   }
@@ -134,18 +160,35 @@ export async function runStage(definition: StageDefinition): Promise<RunningStag
 
   async function pump(): Promise<void> {
     while (!stopping.signal.aborted) {
+      waitingFor = 'slot';
+      updateClock();
       await slots.acquire();
       const budget = await downstreamBudget();
-      const delivery = budget > 0 ? await inbound.next(Math.min(budget, definition.receiver.maxBatchEvents), stopping.signal) : undefined;
+      const creditWaitEndMs = Date.now();
+      waitingFor = 'input';
+      updateClock();
+      const delivery = budget.events > 0 ? await inbound.next(Math.min(budget.events, definition.receiver.maxBatchEvents), stopping.signal) : undefined;
+      waitingFor = undefined;
       if (!delivery) {
         slots.release();
         wakeSendLoop?.();
         continue;
       }
+      inHand += 1;
+      updateClock();
       reserved += delivery.events.length;
-      const result = processBatch(delivery.events);
-      result.catch(() => undefined); // observed, in order, by the send loop
-      outputs.push({ delivery, result });
+      const parent = contextOf(delivery.traceContext);
+      // The batch waited for credit here from when it arrived (or the wait began) until the wait ended.
+      if (budget.waitedFromMs !== undefined) {
+        recordCreditWait(parent, definition.downstream!.link, Math.max(budget.waitedFromMs, delivery.receivedAtMs), creditWaitEndMs, delivery.events.length);
+      }
+      const { span, context } = startProcessSpan(definition.name, parent, {
+        link: delivery.link, events: delivery.events.length, creditAvailable: budget.events,
+        queueDepth: inbound.queueDepth, breakerState: pressure.breakerStates,
+      });
+      const result = traceContext.with(context, () => processBatch(delivery.events));
+      result.then(() => span.end(), (error: unknown) => endFailed(span, error)); // and observed, in order, by the send loop
+      outputs.push({ delivery, result, span, context });
       wakeSendLoop?.();
     }
   }
@@ -165,8 +208,10 @@ export async function runStage(definition: StageDefinition): Promise<RunningStag
         if (delivery.abandoned) continue;
         if (!sender || events.length === 0) {
           delivery.acknowledge();
+          if (!sender) pressure.countOut(delivery.events.length);
         } else {
-          const sent = await sender.send(events, delivery.traceContext);
+          const send = startSendSpan(output.context, { link: sender.link, events: events.length, creditAvailable: sender.stats().availableCredit });
+          const sent = await sender.send(events, send.carrier).finally(() => send.span.end());
           pendingAcks.push({ generation: sent.generation, end: sent.offset + sent.count, delivery });
         }
       } catch (error) {
@@ -176,6 +221,8 @@ export async function runStage(definition: StageDefinition): Promise<RunningStag
         }
       } finally {
         reserved -= delivery.events.length;
+        inHand -= 1;
+        updateClock();
         slots.release();
         signalBudget();
       }

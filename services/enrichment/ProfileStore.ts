@@ -27,10 +27,10 @@ export class ProfileStore {
     const fetch = () => this.redis.mget(keys);
     let values: Array<string | null>;
     if (this.mode === 'hold') {
-      values = await this.breaker.hold(fetch);
+      values = await this.breaker.hold('MGET', fetch);
     } else {
       try {
-        values = await this.breaker.fire(fetch);
+        values = await this.breaker.fire('MGET', fetch);
       } catch {
         return new Map(unique.map((id) => [id, degraded]));
       }

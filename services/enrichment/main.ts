@@ -1,17 +1,16 @@
-import { Breaker, breakerSettings } from '../../lib/breaker.js';
 import { runService } from '../../lib/service/runService.js';
 import { runStage } from '../../lib/stage/runStage.js';
 import { stageSettings } from '../../lib/stage/stageSettings.js';
 import { createRedis, isPermanentRedisError, redisReady } from '../../lib/storage/redis.js';
 import { InvalidProfile, ProfileStore } from './ProfileStore.js';
 
-await runService('enrichment', async (env) => {
+await runService('enrichment', async (env, kit) => {
   const settings = stageSettings(env, '127.0.0.1:50052');
   const joinAddress = env.address('JOIN_ADDR', '127.0.0.1:50053');
   const redisUrl = env.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']);
   const keyPrefix = env.string('REDIS_KEY_PREFIX', 'mesh:');
   const mode = env.oneOf('ENRICHMENT_BREAKER_MODE', ['hold', 'degrade'] as const, 'hold');
-  const breaker = new Breaker('redis', breakerSettings(env, 'redis'), isPermanentRedisError);
+  const breaker = kit.breaker('redis', isPermanentRedisError);
   env.done();
 
   const redis = createRedis(redisUrl, { name: 'mesh-enrichment' });
@@ -21,6 +20,7 @@ await runService('enrichment', async (env) => {
   const stage = await runStage({
     ...settings,
     name: 'enrichment',
+    pressure: kit.pressure,
     downstream: { target: joinAddress, link: 'enrichment->join' },
     async process(events) {
       const found = await profiles.lookup(events.map((event) => event.userId));
@@ -39,4 +39,4 @@ await runService('enrichment', async (env) => {
       redis.disconnect();
     },
   };
-});
+}, { adminAddress: '127.0.0.1:9102' });

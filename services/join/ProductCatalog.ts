@@ -27,7 +27,7 @@ export class ProductCatalog {
       else missing.push(id);
     }
     if (missing.length === 0) return found;
-    const { rows } = await this.breaker.hold(() => this.pool.query<{ id: string; name: string; category: string; price_cents: string }>(
+    const { rows } = await this.breaker.hold('SELECT products', () => this.pool.query<{ id: string; name: string; category: string; price_cents: string }>(
       'SELECT id, name, category, price_cents FROM products WHERE id = ANY($1)', [missing],
     ));
     const fetched = new Map(rows.map((row) => [row.id, { found: true, name: row.name, category: row.category, listPriceCents: Number(row.price_cents) }]));

@@ -1,11 +1,10 @@
-import { Breaker, breakerSettings } from '../../lib/breaker.js';
 import { runService } from '../../lib/service/runService.js';
 import { runStage } from '../../lib/stage/runStage.js';
 import { stageSettings } from '../../lib/stage/stageSettings.js';
 import { createPool, isPermanentPostgresError } from '../../lib/storage/postgres.js';
 import { ProductCatalog } from './ProductCatalog.js';
 
-await runService('join', async (env) => {
+await runService('join', async (env, kit) => {
   const settings = stageSettings(env, '127.0.0.1:50053');
   const sinkAddress = env.address('SINK_ADDR', '127.0.0.1:50054');
   const databaseUrl = env.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/mesh', ['postgres:', 'postgresql:']);
@@ -13,7 +12,7 @@ await runService('join', async (env) => {
     maxEntries: env.integer('PRODUCT_CACHE_ENTRIES', 100_000, { min: 1, max: 10_000_000 }),
     ttlMs: env.integer('PRODUCT_CACHE_TTL_MS', 60_000, { min: 1, max: 86_400_000 }),
   };
-  const breaker = new Breaker('postgres', breakerSettings(env, 'postgres'), isPermanentPostgresError);
+  const breaker = kit.breaker('postgres', isPermanentPostgresError);
   env.done();
 
   const pool = createPool(databaseUrl, { max: settings.concurrency, applicationName: 'mesh-join' });
@@ -21,6 +20,7 @@ await runService('join', async (env) => {
   const stage = await runStage({
     ...settings,
     name: 'join',
+    pressure: kit.pressure,
     downstream: { target: sinkAddress, link: 'join->sink' },
     async process(events) {
       const products = await catalog.lookup(events.map((event) => event.itemId));
@@ -35,4 +35,4 @@ await runService('join', async (env) => {
       await pool.end();
     },
   };
-});
+}, { adminAddress: '127.0.0.1:9103' });

@@ -2,7 +2,12 @@ import type { Breaker } from '../../lib/breaker.js';
 import type { Event, Event__Output } from '../../lib/contract/loadContract.js';
 import type { Redis } from '../../lib/storage/redis.js';
 
-export interface IntakeEntry { id: string; event: Event__Output }
+export interface IntakeEntry {
+  id: string;
+  event: Event__Output;
+  /** The W3C trace context of the batch that brought it in, so its trace goes on when it is read. */
+  traceContext: Record<string, string> | undefined;
+}
 
 type StreamReply = Array<[string, Array<[string, string[]]>]> | null;
 
@@ -23,7 +28,7 @@ export class Intake {
   ) {}
 
   async createGroup(): Promise<void> {
-    await this.breaker.hold(async () => {
+    await this.breaker.hold('XGROUP CREATE', async () => {
       try {
         await this.redis.xgroup('CREATE', this.key, this.group, '0', 'MKSTREAM');
       } catch (error) {
@@ -33,13 +38,29 @@ export class Intake {
   }
 
   length(): Promise<number> {
-    return this.breaker.hold(() => this.redis.xlen(this.key));
+    return this.breaker.hold('XLEN', () => this.redis.xlen(this.key));
   }
 
-  async append(events: Event[]): Promise<void> {
-    await this.breaker.hold(async () => {
+  /** Entries in the stream, and of those the ones delivered to a consumer and not yet removed. */
+  async figures(): Promise<{ length: number; pending: number }> {
+    return this.breaker.fire('XLEN XPENDING', async () => {
+      const results = await this.redis.pipeline().xlen(this.key).xpending(this.key, this.group).exec();
+      const failed = results?.find(([error]) => error);
+      if (failed) throw failed[0];
+      const length = results![0]![1] as number;
+      const pending = (results![1]![1] as [number, ...unknown[]])[0];
+      return { length, pending };
+    });
+  }
+
+  async append(events: Event[], traceContext: Record<string, string> = {}): Promise<void> {
+    const trace = Object.keys(traceContext).length > 0 ? JSON.stringify(traceContext) : undefined;
+    await this.breaker.hold('XADD', async () => {
       const pipeline = this.redis.pipeline();
-      for (const event of events) pipeline.xadd(this.key, '*', 'e', JSON.stringify(event));
+      for (const event of events) {
+        if (trace) pipeline.xadd(this.key, '*', 'e', JSON.stringify(event), 't', trace);
+        else pipeline.xadd(this.key, '*', 'e', JSON.stringify(event));
+      }
       const results = await pipeline.exec();
       const failed = results?.find(([error]) => error);
       if (failed) throw failed[0];
@@ -60,7 +81,7 @@ export class Intake {
     let attempts = 0;
     let answered = false;
     try {
-      const reply = await this.breaker.hold(() => {
+      const reply = await this.breaker.hold('XREADGROUP', () => {
         attempts += 1;
         // The breaker's half-open probe does not wait for entries: that would keep it from closing for up to blockMs.
         if (this.breaker.state !== 'closed') {
@@ -79,7 +100,7 @@ export class Intake {
 
   /** Entries delivered to this consumer and not yet deleted, after `afterId`: what a restart or a reset re-delivers. */
   async readPending(afterId: string, count: number): Promise<IntakeEntry[]> {
-    const reply = await this.breaker.hold(() => this.redis.xreadgroup(
+    const reply = await this.breaker.hold('XREADGROUP', () => this.redis.xreadgroup(
       'GROUP', this.group, this.consumer, 'COUNT', count, 'STREAMS', this.key, afterId,
     ) as Promise<StreamReply>);
     return toEntries(reply);
@@ -87,7 +108,7 @@ export class Intake {
 
   /** Acknowledged end to end: gone from the group and from the stream. */
   async remove(ids: string[]): Promise<void> {
-    await this.breaker.hold(async () => {
+    await this.breaker.hold('XACK XDEL', async () => {
       const results = await this.redis.pipeline().xack(this.key, this.group, ...ids).xdel(this.key, ...ids).exec();
       const failed = results?.find(([error]) => error);
       if (failed) throw failed[0];
@@ -101,10 +122,19 @@ function toEntries(reply: StreamReply): IntakeEntry[] {
     for (const [id, fields] of messages) {
       // A pending entry deleted meanwhile comes back with no fields.
       if (!fields || fields.length < 2) continue;
-      entries.push({ id, event: { ...parseEvent(fields[1]!), intakeId: id } });
+      entries.push({ id, event: { ...parseEvent(fields[1]!), intakeId: id }, traceContext: parseTraceContext(fields[3]) });
     }
   }
   return entries;
+}
+
+function parseTraceContext(stored: string | undefined): Record<string, string> | undefined {
+  if (stored === undefined) return undefined;
+  try {
+    return JSON.parse(stored) as Record<string, string>;
+  } catch {
+    return undefined;
+  }
 }
 
 /** An entry that is not an event still flows on, dead-lettered, so the sink records it and the stream does not block on it. */

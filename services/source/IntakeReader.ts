@@ -1,11 +1,16 @@
 import { createLogger } from '../../lib/log.js';
 import type { LinkSender } from '../../lib/flow/LinkSender.js';
 import { LinkResetError } from '../../lib/flow/linkErrors.js';
+import { contextOf, isSampled, recordCreditWait, startSendSpan, trace, type Link } from '../../lib/telemetry/batchSpans.js';
+import type { StageClock } from '../../lib/telemetry/StageClock.js';
 import type { Intake, IntakeEntry } from './Intake.js';
 
 const log = createLogger('source');
 
 interface InFlight { generation: number; end: number; ids: string[] }
+
+/** A batch read from the intake mixes entries of many requests: its span links this many of their traces besides its parent's. */
+const maxLinkedTraces = 16;
 
 /**
  * Intake → enrichment. Reads the intake only as fast as enrichment grants
@@ -21,7 +26,13 @@ export class IntakeReader {
   #replayFrom: string | undefined = '0';
   #resets = 0;
 
-  constructor(private readonly intake: Intake, private readonly downstream: LinkSender, private readonly onRemoved: (count: number) => void) {
+  constructor(
+    private readonly intake: Intake,
+    private readonly downstream: LinkSender,
+    private readonly onRemoved: (count: number) => void,
+    /** Back-pressured while waiting for enrichment's credit, idle while the intake has nothing new. */
+    private readonly clock: StageClock,
+  ) {
     downstream.on('ack', ({ generation, offset }: { generation: number; offset: number }) => void this.#acknowledged(generation, offset));
     downstream.on('reset', ({ generation, unacknowledged }: { generation: number; unacknowledged: number }) => {
       for (let i = this.#inFlight.length - 1; i >= 0; i -= 1) if (this.#inFlight[i]!.generation <= generation) this.#inFlight.splice(i, 1);
@@ -36,8 +47,14 @@ export class IntakeReader {
   }
 
   async run(maxBatchEvents: number, blockMs: number, signal: AbortSignal): Promise<void> {
+    let lastReadEmpty = false;
     while (!signal.aborted) {
+      const creditWaitFromMs = this.downstream.stats().availableCredit > 0 ? undefined : Date.now();
+      if (creditWaitFromMs !== undefined) this.clock.enter('backpressured');
       const credit = await untilAborted(this.downstream.waitForCredit(), signal);
+      const creditWaitEndMs = Date.now();
+      // A read that waits for new entries is idle time; one that finds them at once is work.
+      this.clock.enter(lastReadEmpty ? 'idle' : 'busy');
       const count = Math.min(credit, maxBatchEvents);
       const replaying = this.#replayFrom !== undefined;
       const resetsBefore = this.#resets;
@@ -53,12 +70,21 @@ export class IntakeReader {
       }
       // What is still on its way to enrichment, or being removed, is not sent twice.
       const entries = replaying ? this.#notInHand(read) : read;
+      lastReadEmpty = read.length === 0;
       if (entries.length === 0) continue;
+      this.clock.enter('busy');
+      const { parent, links } = traceOf(entries);
+      if (creditWaitFromMs !== undefined) {
+        recordCreditWait(parent, this.downstream.link, Math.max(creditWaitFromMs, entries[0]!.event.acceptedAtMs), creditWaitEndMs, entries.length);
+      }
+      const { span, carrier } = startSendSpan(parent, { link: this.downstream.link, events: entries.length, creditAvailable: credit }, links);
       try {
-        const sent = await this.downstream.send(entries.map((entry) => entry.event));
+        const sent = await this.downstream.send(entries.map((entry) => entry.event), carrier);
         this.#inFlight.push({ generation: sent.generation, end: sent.offset + sent.count, ids: entries.map((entry) => entry.id) });
       } catch (error) {
         if (!(error instanceof LinkResetError)) throw error;
+      } finally {
+        span.end();
       }
     }
   }
@@ -87,6 +113,23 @@ export class IntakeReader {
     for (const batch of this.#inFlight) for (const id of batch.ids) inHand.add(id);
     return entries.filter((entry) => !inHand.has(entry.id));
   }
+}
+
+/**
+ * The trace a batch of intake entries continues: that of its first sampled
+ * entry (so a sampled request's trace goes on), linked to the other sampled
+ * traces it carries.
+ */
+function traceOf(entries: IntakeEntry[]): { parent: ReturnType<typeof contextOf>; links: Link[] } {
+  const sampled = new Map<string, Record<string, string>>();
+  for (const entry of entries) {
+    const traceparent = entry.traceContext?.traceparent;
+    if (traceparent && !sampled.has(traceparent) && sampled.size <= maxLinkedTraces && isSampled(entry.traceContext)) sampled.set(traceparent, entry.traceContext!);
+  }
+  const [first, ...others] = [...sampled.values()];
+  const parent = contextOf(first ?? entries[0]!.traceContext);
+  const links = others.map((carrier) => ({ context: trace.getSpanContext(contextOf(carrier))! })).filter((link) => link.context);
+  return { parent, links };
 }
 
 /** `work`, or a rejection as soon as `signal` aborts; the abort listener goes when `work` settles, so none pile up. */

@@ -1,4 +1,5 @@
 import type { InboundLinks } from '../../lib/stage/InboundLinks.js';
+import { carrierOf, contextOf, endFailed, startProcessSpan, traceContext } from '../../lib/telemetry/batchSpans.js';
 import type { Intake } from './Intake.js';
 
 /**
@@ -38,7 +39,15 @@ export class IntakeWriter {
       const delivery = await this.inbound.next(Math.min(room, maxBatchEvents), signal);
       if (!delivery) continue;
       const acceptedAtMs = Date.now();
-      await this.intake.append(delivery.events.map((event) => ({ ...event, acceptedAtMs: event.acceptedAtMs || acceptedAtMs })));
+      const { span, context } = startProcessSpan('source', contextOf(delivery.traceContext), { link: delivery.link, events: delivery.events.length });
+      try {
+        const events = delivery.events.map((event) => ({ ...event, acceptedAtMs: event.acceptedAtMs || acceptedAtMs }));
+        await traceContext.with(context, () => this.intake.append(events, carrierOf(span)));
+        span.end();
+      } catch (error) {
+        endFailed(span, error);
+        throw error;
+      }
       this.#length += delivery.events.length;
       delivery.acknowledge();
     }

@@ -1,4 +1,3 @@
-import { Breaker, breakerSettings } from '../../lib/breaker.js';
 import { bindServer, createFlowServer } from '../../lib/flow/FlowServer.js';
 import { LinkSender } from '../../lib/flow/LinkSender.js';
 import { runService } from '../../lib/service/runService.js';
@@ -9,7 +8,7 @@ import { Intake } from './Intake.js';
 import { IntakeReader } from './IntakeReader.js';
 import { IntakeWriter } from './IntakeWriter.js';
 
-await runService('source', async (env) => {
+await runService('source', async (env, kit) => {
   const settings = stageSettings(env, '127.0.0.1:50051');
   const enrichmentAddress = env.address('ENRICHMENT_ADDR', '127.0.0.1:50052');
   const redisUrl = env.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']);
@@ -17,7 +16,7 @@ await runService('source', async (env) => {
   // About a second of the mesh's throughput on this machine: a deeper intake adds queueing latency (Little's law), not throughput.
   const maxIntakeLength = env.integer('INTAKE_MAX_LENGTH', 20_000, { min: 1, max: 100_000_000 });
   const consumer = env.string('SOURCE_CONSUMER', 'source-1');
-  const breaker = new Breaker('redis', breakerSettings(env, 'redis'), isPermanentRedisError);
+  const breaker = kit.breaker('redis', isPermanentRedisError);
   env.done();
 
   const redis = createRedis(redisUrl, { name: 'mesh-source' });
@@ -34,7 +33,15 @@ await runService('source', async (env) => {
     target: enrichmentAddress, link: 'source->enrichment', sender: consumer,
     credentials: settings.credentials?.client, channelOptions: settings.credentials?.channelOptions,
   });
-  const reader = new IntakeReader(intake, downstream, (count) => writer.removed(count));
+  const reader = new IntakeReader(intake, downstream, (count) => writer.removed(count), kit.pressure.clock);
+  kit.pressure.watchInbound(inbound);
+  kit.pressure.watchOutbound(downstream);
+  const intakeFigures = { length: writer.length, capacity: maxIntakeLength, lag: 0, pending: 0 };
+  kit.pressure.watchIntake(() => intakeFigures);
+  // Read once a second for the figures; a failed read keeps the last ones.
+  const figuresTimer = setInterval(() => {
+    intake.figures().then(({ length, pending }) => Object.assign(intakeFigures, { length, pending, lag: Math.max(length - pending, 0) }), () => undefined);
+  }, 1_000);
 
   const stopping = new AbortController();
   const running = Promise.all([
@@ -52,6 +59,7 @@ await runService('source', async (env) => {
     async stop() {
       // Finish the write and the send in hand, let enrichment acknowledge what it holds, then let go of the gateway.
       stopping.abort();
+      clearInterval(figuresTimer);
       await running.catch(() => undefined);
       await downstream.close('source stopping');
       inbound.resetAll('source stopping');
@@ -61,4 +69,4 @@ await runService('source', async (env) => {
       blockingRedis.disconnect();
     },
   };
-});
+}, { adminAddress: '127.0.0.1:9101' });

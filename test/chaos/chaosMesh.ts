@@ -108,7 +108,7 @@ export async function startChaosMesh(options: ChaosMeshOptions = {}): Promise<Ch
       databaseUrl: database.url,
       redisUrl,
       keyPrefix,
-      env: { LOG_LEVEL: 'info', ...routed(options.via), ...options.env },
+      env: { LOG_LEVEL: 'info', OTEL_SDK_DISABLED: 'true', ...routed(options.via), ...options.env },
       serviceEnv,
       onLine,
     });

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Breaker } from '../../lib/breaker.js';
+import { StageClock } from '../../lib/telemetry/StageClock.js';
 import type { Event } from '../../lib/contract/loadContract.js';
 import type { LinkSender } from '../../lib/flow/LinkSender.js';
 import { createRedis, isPermanentRedisError, redisReady } from '../../lib/storage/redis.js';
@@ -15,7 +16,9 @@ import { proxyToSharedRedis } from './chaosMesh.js';
 /** Enrichment as the reader sees it: always credit, and every batch acknowledged at once. */
 class AcknowledgingDownstream extends EventEmitter {
   readonly received: string[] = [];
+  readonly link = 'source->enrichment';
   #offset = 0;
+  stats(): { availableCredit: number } { return { availableCredit: 100 }; }
   async waitForCredit(): Promise<number> { return 100; }
   async send(events: Event[]): Promise<{ generation: number; offset: number; count: number }> {
     const sent = { generation: 1, offset: this.#offset, count: events.length };
@@ -38,7 +41,7 @@ test('a read of the intake whose reply is lost with the connection is re-deliver
   await intake.createGroup();
   const downstream = new AcknowledgingDownstream();
   const stopping = new AbortController();
-  const reader = new IntakeReader(intake, downstream as unknown as LinkSender, () => undefined);
+  const reader = new IntakeReader(intake, downstream as unknown as LinkSender, () => undefined, new StageClock());
   const running = reader.run(100, 200, stopping.signal).catch(() => undefined);
   t.after(async () => {
     stopping.abort();

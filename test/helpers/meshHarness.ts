@@ -41,7 +41,8 @@ export async function startMeshUnderTest(options: { users?: number; products?: n
       databaseUrl: database.url,
       redisUrl,
       keyPrefix,
-      env: { LOG_LEVEL: 'warn', ...options.env },
+      // No tracing unless a test asks for it (with its own OTLP receiver).
+      env: { LOG_LEVEL: 'warn', OTEL_SDK_DISABLED: 'true', ...options.env },
       serviceEnv: options.serviceEnv,
     });
   } catch (error) {

@@ -3,12 +3,16 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type pg from 'pg';
+import { Registry } from 'prom-client';
 import type { Breaker } from '../../lib/breaker.js';
 import type { Event } from '../../lib/contract/loadContract.js';
 import { ApiKeyring } from '../../lib/security/ApiKeyring.js';
 import { RateLimiter, anonymousCaller } from '../../lib/security/RateLimiter.js';
 import { NoCreditError, type IntakeClient } from '../../gateway/IntakeClient.js';
 import { createHttpApi } from '../../gateway/httpApi.js';
+import { EdgeTraffic } from '../../gateway/EdgeTraffic.js';
+import type { MeshPressure } from '../../gateway/MeshPressure.js';
+import type { PressureStream } from '../../gateway/PressureStream.js';
 import { wireEvents } from '../helpers/httpEvents.js';
 
 /** Stands in for the link to the source: takes everything, or answers that the mesh has no credit. */
@@ -27,6 +31,7 @@ async function startGateway(keyring: ApiKeyring, rateLimiter: RateLimiter | unde
     maxBodyBytes: 1 << 20, maxEvents: 1000, maxFieldLength: 128,
     intake: intake as unknown as IntakeClient, pool: undefined as unknown as pg.Pool, databaseBreaker: undefined as unknown as Breaker,
     keyring, rateLimiter,
+    edge: new EdgeTraffic(new Registry()), pressure: undefined as unknown as MeshPressure, pressureStream: undefined as unknown as PressureStream, dashboard: new Map(),
   }));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

@@ -16,6 +16,10 @@ const scripts: Record<ServiceName, string> = {
 };
 
 export const defaultPorts: Record<ServiceName, number> = { source: 50051, enrichment: 50052, join: 50053, sink: 50054, gateway: 8080 };
+export type StageName = Exclude<ServiceName, 'gateway'>;
+export const stageNames: StageName[] = ['source', 'enrichment', 'join', 'sink'];
+/** Where each stage's admin API (metrics, pressure, fault switches) listens by default. */
+export const defaultAdminPorts: Record<StageName, number> = { source: 9101, enrichment: 9102, join: 9103, sink: 9104 };
 
 export interface MeshOptions {
   databaseUrl: string;
@@ -23,6 +27,7 @@ export interface MeshOptions {
   keyPrefix: string;
   /** Fixed ports; free ones are picked for any left out. */
   ports?: Partial<Record<ServiceName, number>>;
+  adminPorts?: Partial<Record<StageName, number>>;
   /** Environment for every service, then for one service. */
   env?: Record<string, string>;
   serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
@@ -31,12 +36,15 @@ export interface MeshOptions {
 
 /** The five services of the mesh as separate processes, wired to each other by address. */
 export class Mesh {
-  private constructor(readonly services: Record<ServiceName, ServiceProcess>, readonly ports: Record<ServiceName, number>) {}
+  private constructor(readonly services: Record<ServiceName, ServiceProcess>, readonly ports: Record<ServiceName, number>, readonly adminPorts: Record<StageName, number>) {}
 
   static async start(options: MeshOptions): Promise<Mesh> {
     const ports = {} as Record<ServiceName, number>;
     for (const name of serviceNames) ports[name] = options.ports?.[name] ?? (await freePort());
+    const adminPorts = {} as Record<StageName, number>;
+    for (const name of stageNames) adminPorts[name] = options.adminPorts?.[name] ?? (await freePort());
     const address = (name: ServiceName) => `127.0.0.1:${ports[name]}`;
+    const adminAddress = (name: StageName) => `127.0.0.1:${adminPorts[name]}`;
     const common: Record<string, string> = {
       ...(process.env as Record<string, string>),
       DATABASE_URL: options.databaseUrl,
@@ -47,14 +55,18 @@ export class Mesh {
       JOIN_ADDR: address('join'),
       SINK_ADDR: address('sink'),
       GATEWAY_PORT: String(ports.gateway),
+      SOURCE_ADMIN_ADDR: adminAddress('source'),
+      ENRICHMENT_ADMIN_ADDR: adminAddress('enrichment'),
+      JOIN_ADMIN_ADDR: adminAddress('join'),
+      SINK_ADMIN_ADDR: adminAddress('sink'),
       ...options.env,
     };
     const services = {} as Record<ServiceName, ServiceProcess>;
     for (const name of serviceNames) {
-      const env = { ...common, ...(name === 'gateway' ? {} : { LISTEN_ADDR: address(name) }), ...options.serviceEnv?.[name] };
+      const env = { ...common, ...(name === 'gateway' ? {} : { LISTEN_ADDR: address(name), ADMIN_ADDR: adminAddress(name) }), ...options.serviceEnv?.[name] };
       services[name] = new ServiceProcess(name, path.join(compiledRoot, scripts[name]), env, options.onLine as (service: string, line: string) => void);
     }
-    const mesh = new Mesh(services, ports);
+    const mesh = new Mesh(services, ports, adminPorts);
     try {
       for (const name of serviceNames) await services[name].start();
       await mesh.waitUntilReady();
@@ -78,7 +90,10 @@ export class Mesh {
 
   get gatewayUrl(): string { return `http://127.0.0.1:${this.ports.gateway}`; }
 
-  address(name: Exclude<ServiceName, 'gateway'>): string { return `127.0.0.1:${this.ports[name]}`; }
+  address(name: StageName): string { return `127.0.0.1:${this.ports[name]}`; }
+
+  /** host:port of a stage's admin API. */
+  adminAddress(name: StageName): string { return `127.0.0.1:${this.adminPorts[name]}`; }
 
   /** Stops every service, the edge first, each given time to finish what it holds. */
   async stop(): Promise<void> {

@@ -5,7 +5,7 @@ import { createPool } from '../../lib/storage/postgres.js';
 import { createRedis, redisReady } from '../../lib/storage/redis.js';
 import { ensurePostgres, ensureRedis } from '../localServers.js';
 import { seedProducts, seedProfiles } from '../seed.js';
-import { Mesh, defaultPorts, serviceNames } from './Mesh.js';
+import { Mesh, defaultAdminPorts, defaultPorts, serviceNames } from './Mesh.js';
 
 const env = new Environment();
 const databaseUrl = env.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/mesh', ['postgres:', 'postgresql:']);
@@ -44,10 +44,13 @@ const mesh = await Mesh.start({
   redisUrl: redisServer.url,
   keyPrefix,
   ports: { source: basePort, enrichment: basePort + 1, join: basePort + 2, sink: basePort + 3, gateway: gatewayPort },
+  adminPorts: defaultAdminPorts,
+  // Fault switches on, as a demo wants them; 10% of requests traced, unless the OTEL_* variables say otherwise.
+  env: { FAULT_SWITCHES: 'on', OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1', ...(process.env as Record<string, string>) },
   onLine: (service, line) => { if (line.startsWith('{')) process.stderr.write(`${service} ${line}\n`); },
 });
 for (const name of serviceNames) console.log(`${name} listening on ${mesh.services[name].address}`);
-console.log(`mesh ready: POST events to ${mesh.gatewayUrl}/v1/events (Ctrl-C stops everything)`);
+console.log(`mesh ready: POST events to ${mesh.gatewayUrl}/v1/events; the pressure dashboard is ${mesh.gatewayUrl}/ (Ctrl-C stops everything)`);
 
 let stopping = false;
 async function stop(): Promise<void> {

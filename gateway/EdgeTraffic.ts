@@ -1,0 +1,40 @@
+import { Counter, type Registry } from 'prom-client';
+import type { HopPressure } from '../lib/telemetry/HopPressure.js';
+import { RateWindow } from '../lib/telemetry/RateWindow.js';
+
+export interface EdgeFigures { accepted_per_second: number; requests_per_second: number; requests_429_per_second: number }
+
+/** What the edge answers: requests by status and events accepted, as counters and as recent rates. */
+export class EdgeTraffic {
+  #requests = 0;
+  #refusedForCredit = 0;
+  #accepted = 0;
+  readonly #rates = new RateWindow(() => ({ requests: this.#requests, refused: this.#refusedForCredit, accepted: this.#accepted }));
+  readonly #requestsByStatus: Counter;
+  readonly #acceptedEvents: Counter;
+
+  /** `pressure`: the gateway's hop, whose events in are the events accepted. */
+  constructor(registry: Registry, private readonly pressure?: HopPressure) {
+    this.#requestsByStatus = new Counter({ name: 'mesh_edge_requests_total', help: 'Ingest requests answered, by HTTP status', labelNames: ['status'], registers: [registry] });
+    this.#acceptedEvents = new Counter({ name: 'mesh_edge_events_accepted_total', help: 'Events the source confirmed durably taken', registers: [registry] });
+  }
+
+  answered(status: number, acceptedEvents = 0): void {
+    this.#requests += 1;
+    if (status === 429) this.#refusedForCredit += 1;
+    this.#accepted += acceptedEvents;
+    this.pressure?.countIn(acceptedEvents);
+    this.#requestsByStatus.inc({ status: String(status) });
+    if (acceptedEvents > 0) this.#acceptedEvents.inc(acceptedEvents);
+  }
+
+  figures(): EdgeFigures {
+    const rates = this.#rates.rates();
+    const round = (value: number) => Math.round(value * 10) / 10;
+    return { accepted_per_second: round(rates.accepted!), requests_per_second: round(rates.requests!), requests_429_per_second: round(rates.refused!) };
+  }
+
+  stop(): void {
+    this.#rates.stop();
+  }
+}

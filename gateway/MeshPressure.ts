@@ -1,0 +1,96 @@
+import { AggregatorRegistry, type Registry } from 'prom-client';
+import type { FaultSettings, FaultSwitches } from '../lib/faults.js';
+import type { HopPressure, HopSnapshot } from '../lib/telemetry/HopPressure.js';
+import type { EdgeFigures, EdgeTraffic } from './EdgeTraffic.js';
+
+export const stageNames = ['source', 'enrichment', 'join', 'sink'] as const;
+export type StageName = (typeof stageNames)[number];
+
+export interface UnreachableHop { name: string; up: false; error: string }
+
+export interface MeshPressureReport {
+  at: string;
+  hops: Array<HopSnapshot | UnreachableHop>;
+  edge: EdgeFigures;
+  faults: FaultSettings & { enabled: boolean };
+}
+
+/** A hop's admin API answered with an error; its status and words are passed on. */
+export class HopRefusedError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+const requestTimeoutMs = 1_000;
+const reportMaxAgeMs = 500;
+
+/**
+ * The whole mesh's pressure, as seen from the gateway: its own figures and
+ * those each hop's admin API reports, fetched in parallel (each within a
+ * second; a hop that does not answer is reported down). A report is reused
+ * for half a second, so any number of dashboards cost the hops one request a
+ * second each.
+ */
+export class MeshPressure {
+  #latest: { at: number; report: Promise<MeshPressureReport> } | undefined;
+
+  constructor(
+    private readonly own: HopPressure,
+    private readonly ownMetrics: Registry,
+    private readonly edge: EdgeTraffic,
+    private readonly faults: FaultSwitches,
+    /** Each stage's admin API, host:port. */
+    private readonly admins: Record<StageName, string>,
+  ) {}
+
+  get faultSwitchesEnabled(): boolean { return this.faults.enabled; }
+
+  report(): Promise<MeshPressureReport> {
+    const now = performance.now();
+    if (!this.#latest || now - this.#latest.at > reportMaxAgeMs) this.#latest = { at: now, report: this.#collect() };
+    return this.#latest.report;
+  }
+
+  /** Every hop's metrics and the gateway's own, in one Prometheus text (each series labelled by its stage). */
+  async metricsText(): Promise<string> {
+    const fetched = await Promise.all(stageNames.map((stage) => this.#fetchJson(stage, '/metrics?format=json').catch(() => undefined)));
+    const all = [await this.ownMetrics.getMetricsAsJSON(), ...fetched.filter((metrics) => Array.isArray(metrics))];
+    return AggregatorRegistry.aggregate(all as object[]).metrics();
+  }
+
+  /** Sets the fault switches of every hop and of the gateway; answers with the settings now in force. */
+  async setFaults(update: unknown): Promise<FaultSettings & { enabled: boolean }> {
+    const settings = this.faults.update(update);
+    await Promise.all(stageNames.map(async (stage) => {
+      const response = await fetch(`http://${this.admins[stage]}/v1/faults`, {
+        method: 'PUT', body: JSON.stringify(update), headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(requestTimeoutMs),
+      }).catch((error: unknown) => { throw new HopRefusedError(502, `${stage} did not answer: ${String(error)}`); });
+      if (!response.ok) throw new HopRefusedError(response.status === 403 ? 403 : 502, `${stage}: ${((await response.json().catch(() => ({}))) as { error?: string }).error ?? response.statusText}`);
+    }));
+    this.#latest = undefined;
+    return { ...settings, enabled: this.faults.enabled };
+  }
+
+  async #collect(): Promise<MeshPressureReport> {
+    const hops = await Promise.all(stageNames.map(async (stage): Promise<HopSnapshot | UnreachableHop> => {
+      try {
+        return await this.#fetchJson(stage, '/v1/pressure') as HopSnapshot;
+      } catch (error) {
+        return { name: stage, up: false, error: error instanceof Error ? error.message : String(error) };
+      }
+    }));
+    return {
+      at: new Date().toISOString(),
+      hops: [this.own.snapshot(), ...hops],
+      edge: this.edge.figures(),
+      faults: { ...this.faults.settings, enabled: this.faults.enabled },
+    };
+  }
+
+  async #fetchJson(stage: StageName, path: string): Promise<unknown> {
+    const response = await fetch(`http://${this.admins[stage]}${path}`, { signal: AbortSignal.timeout(requestTimeoutMs) });
+    if (!response.ok) throw new Error(`${stage} answered ${response.status}`);
+    return response.json();
+  }
+}

@@ -1,0 +1,134 @@
+import type { Breaker } from '../breaker.js';
+import type { FaultSettings, FaultSwitches } from '../faults.js';
+import type { LinkSender } from '../flow/LinkSender.js';
+import type { InboundLinks } from '../stage/InboundLinks.js';
+import { RateWindow } from './RateWindow.js';
+import { StageClock } from './StageClock.js';
+
+export interface OutboundLinkFigures {
+  link: string;
+  direction: 'out';
+  credit_available: number;
+  in_flight_events: number;
+  capacity: number;
+  connected: boolean;
+  events_total: number;
+}
+
+export interface InboundLinkFigures {
+  link: string;
+  direction: 'in';
+  sender: string;
+  queue_depth: number;
+  capacity: number;
+}
+
+export interface BreakerFigures { dependency: string; state: Breaker['state']; failures_total: number }
+
+export interface IntakeFigures { length: number; capacity: number; lag: number; pending: number }
+
+/** One hop's current figures: what GET /v1/pressure reports and what the Prometheus metrics are made of. */
+export interface HopSnapshot {
+  name: string;
+  up: true;
+  busy_ms_per_second: number;
+  backpressured_ms_per_second: number;
+  idle_ms_per_second: number;
+  events_in_per_second: number;
+  events_out_per_second: number;
+  events_in_total: number;
+  events_out_total: number;
+  links: Array<OutboundLinkFigures | InboundLinkFigures>;
+  breakers: BreakerFigures[];
+  intake?: IntakeFigures;
+  faults: FaultSettings & { enabled: boolean };
+  rss_mb: number;
+}
+
+/**
+ * Everything one process knows of the pressure on its hop: where its time goes
+ * (the clock), the events it takes in and passes out, its links, its breakers
+ * and, for the source, the intake. Components register themselves; a snapshot
+ * reads them all at once.
+ */
+export class HopPressure {
+  readonly clock = new StageClock();
+  readonly #outbound: LinkSender[] = [];
+  readonly #inbound: InboundLinks[] = [];
+  readonly #breakers: Breaker[] = [];
+  #eventsIn = 0;
+  #eventsOut = 0;
+  #intake: (() => IntakeFigures) | undefined;
+  readonly #rates: RateWindow;
+
+  constructor(readonly name: string, readonly faults: FaultSwitches) {
+    this.#rates = new RateWindow(() => ({ ...this.clock.totals(), in: this.eventsIn, out: this.eventsOut }));
+  }
+
+  /** Events taken in: from the inbound links when watched, else as counted. */
+  get eventsIn(): number { return this.#inbound.reduce((sum, links) => sum + links.taken, this.#eventsIn); }
+
+  /** Events passed on: sent on the outbound links when watched, else as counted (the sink's commits). */
+  get eventsOut(): number { return this.#outbound.reduce((sum, sender) => sum + sender.stats().totalSent, this.#eventsOut); }
+
+  /** Events taken in since start, by inbound link. */
+  eventsInByLink(): Map<string, number> {
+    const byLink = new Map<string, number>();
+    for (const links of this.#inbound) for (const [link, events] of links.takenByLink) byLink.set(link, (byLink.get(link) ?? 0) + events);
+    return byLink;
+  }
+
+  countIn(events: number): void { this.#eventsIn += events; }
+  countOut(events: number): void { this.#eventsOut += events; }
+
+  watchOutbound(sender: LinkSender): void { this.#outbound.push(sender); }
+  watchInbound(links: InboundLinks): void { this.#inbound.push(links); }
+  watchBreaker(breaker: Breaker): void { this.#breakers.push(breaker); }
+  watchIntake(read: () => IntakeFigures): void { this.#intake = read; }
+
+  /** "postgres:closed": the breakers' states, as a span attribute. */
+  get breakerStates(): string {
+    return this.#breakers.map((breaker) => `${breaker.dependency}:${breaker.state}`).join(',');
+  }
+
+  snapshot(): HopSnapshot {
+    const rates = this.#rates.rates();
+    const links: HopSnapshot['links'] = [];
+    for (const sender of this.#outbound) {
+      const stats = sender.stats();
+      links.push({
+        link: sender.link, direction: 'out', credit_available: stats.availableCredit, in_flight_events: stats.sent - stats.acknowledged,
+        capacity: stats.capacity, connected: stats.connected, events_total: stats.totalSent,
+      });
+    }
+    for (const inbound of this.#inbound) {
+      for (const link of inbound.links) {
+        links.push({ link: link.name, direction: 'in', sender: link.sender, queue_depth: link.window.buffered, capacity: link.window.capacity });
+      }
+    }
+    return {
+      name: this.name,
+      up: true,
+      busy_ms_per_second: round(rates.busy!),
+      backpressured_ms_per_second: round(rates.backpressured!),
+      idle_ms_per_second: round(rates.idle!),
+      events_in_per_second: round(rates.in!),
+      events_out_per_second: round(rates.out!),
+      events_in_total: this.eventsIn,
+      events_out_total: this.eventsOut,
+      links,
+      breakers: this.#breakers.map((breaker) => ({ dependency: breaker.dependency, state: breaker.state, failures_total: breaker.failures })),
+      ...(this.#intake ? { intake: this.#intake() } : {}),
+      faults: { ...this.faults.settings, enabled: this.faults.enabled },
+      rss_mb: round(process.memoryUsage.rss() / (1024 * 1024)),
+    };
+  }
+
+  stop(): void {
+    this.#rates.stop();
+  }
+}
+
+function round(value: number): number {
+  return Math.round(value * 10) / 10;
+}
