@@ -10,6 +10,9 @@ export const USAGE = `usage: npm run bench -- mesh [--json] [--duration S] [--ra
   --ceiling-batch B      events per commit there (default: what the mesh's sink committed on average)
   --set [SERVICE.]VAR=V  environment for every service, or for one (e.g. sink.STAGE_CONCURRENCY=8); repeatable
   --profile DIR          profile every service's CPU (inspector, as --cpu-prof) into DIR/<service>; print the top self time
+  --tracing              instead of the ceiling: the mesh with tracing on (10% of requests sampled, exported over OTLP
+                         to a receiver in this process) and off, alternately, --pairs times; --json adds tracing_ratio (on/off)
+  --pairs N              on/off pairs with --tracing (default 3)
   --json                 print the results as one JSON object, the last line on stdout`;
 
 export interface MeshBenchSettings {
@@ -24,6 +27,8 @@ export interface MeshBenchSettings {
   env: Record<string, string>;
   serviceEnv: Partial<Record<ServiceName, Record<string, string>>>;
   profileDirectory: string | undefined;
+  tracing: boolean;
+  pairs: number;
 }
 
 export function parseMeshBenchArguments(args: string[]): MeshBenchSettings {
@@ -41,6 +46,8 @@ export function parseMeshBenchArguments(args: string[]): MeshBenchSettings {
       'ceiling-batch': { type: 'string' },
       set: { type: 'string', multiple: true, default: [] },
       profile: { type: 'string' },
+      tracing: { type: 'boolean', default: false },
+      pairs: { type: 'string', default: '3' },
     },
   });
   const durationS = positive(values.duration, '--duration');
@@ -65,6 +72,8 @@ export function parseMeshBenchArguments(args: string[]): MeshBenchSettings {
     env,
     serviceEnv,
     profileDirectory: values.profile,
+    tracing: values.tracing,
+    pairs: positiveInteger(values.pairs, '--pairs'),
   };
 }
 

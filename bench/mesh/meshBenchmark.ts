@@ -6,6 +6,7 @@ import { cpuSecondsOf, ownCpuSeconds, postgresCpuSecondsOf } from './processCpu.
 import { describeResult, describeSecond, resultJson } from './report.js';
 import { printServiceProfiles, withProfiling } from './serviceProfiles.js';
 import { startSeededMesh, type SeededMesh } from './startSeededMesh.js';
+import { compareTracing } from './tracingOverhead.js';
 
 const USERS = 1000;
 const PRODUCTS = 500;
@@ -36,6 +37,10 @@ export async function runMeshBenchmark(args: string[]): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
+    if (settings.tracing) {
+      await compareTracing(settings, (extraEnv) => measureMesh({ ...settings, env: { ...settings.env, ...extraEnv } }, stop.signal), stop.signal);
+      return;
+    }
     const { mesh, peakRssMb } = await measureMesh(settings, stop.signal);
     if (stop.signal.aborted) throw new Error('stopped');
     const batchSize = settings.ceilingBatch ?? Math.round(mesh.eventsPerCommit ?? FALLBACK_CEILING_BATCH);
@@ -56,7 +61,7 @@ export async function runMeshBenchmark(args: string[]): Promise<void> {
   }
 }
 
-async function measureMesh(settings: MeshBenchSettings, signal: AbortSignal): Promise<{ mesh: MeshWindow; peakRssMb: Record<string, number> }> {
+export async function measureMesh(settings: MeshBenchSettings, signal: AbortSignal): Promise<{ mesh: MeshWindow; peakRssMb: Record<string, number> }> {
   console.error(`mesh: starting five services on a fresh database and key prefix, seeding ${USERS} users and ${PRODUCTS} products`);
   const seeded = await startSeededMesh({
     users: USERS,
