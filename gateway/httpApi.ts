@@ -7,7 +7,7 @@ import { createLogger } from '../lib/log.js';
 import { readJson } from '../lib/service/adminServer.js';
 import type { ApiKeyring } from '../lib/security/ApiKeyring.js';
 import { anonymousCaller, type RateLimiter } from '../lib/security/RateLimiter.js';
-import { endRequestSpan, startRequestSpan, traceContext, type Context } from '../lib/telemetry/batchSpans.js';
+import { endRequestSpan, startRequestSpan, type Context } from '../lib/telemetry/batchSpans.js';
 import type { StaticFile } from './dashboardFiles.js';
 import type { EdgeTraffic } from './EdgeTraffic.js';
 import { hotItems } from './hotItems.js';
@@ -105,7 +105,7 @@ async function tracedIngest(request: IncomingMessage, response: ServerResponse, 
     endRequestSpan(span, response.statusCode);
     options.edge.answered(response.statusCode, accepted);
   });
-  accepted = await traceContext.with(context, () => ingest(request, response, options, caller, context));
+  accepted = await ingest(request, response, options, caller, context);
 }
 
 /** Answers the request; resolves with the number of events accepted. */

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Environment } from './config.js';
 import type { FaultSwitches } from './faults.js';
 import { createLogger } from './log.js';
-import { withDependencySpan } from './telemetry/batchSpans.js';
+import { withDependencySpan, type Context } from './telemetry/batchSpans.js';
 
 const log = createLogger('breaker');
 
@@ -87,12 +87,15 @@ export class Breaker {
   /** Calls that failed (or timed out) since start, permanent failures of the data excepted. */
   get failures(): number { return this.#failures; }
 
-  /** One call through the breaker; rejects at once, without calling, while it is open. `operation` names its span. */
-  fire<T>(operation: string, call: () => Promise<T>): Promise<T> {
+  /**
+   * One call through the breaker; rejects at once, without calling, while it is open. `operation`
+   * names its span, a child of `trace` (the batch the call serves) when that is sampled.
+   */
+  fire<T>(operation: string, call: () => Promise<T>, trace?: Context): Promise<T> {
     const system = databaseSystems[this.dependency];
     const guarded = this.faults ? async () => { await this.faults!.beforeCall(this.dependency); return call(); } : call;
     const fire = () => this.#circuit.fire(guarded) as Promise<T>;
-    return system ? withDependencySpan(system, operation, this.state, fire) : fire();
+    return system ? withDependencySpan(system, operation, this.state, trace, fire) : fire();
   }
 
   /**
@@ -100,11 +103,11 @@ export class Breaker {
    * it waits for the breaker's own half-open probe instead of calling, so a
    * broken dependency sees the probes, not a retry storm; `signal` gives up.
    */
-  async hold<T>(operation: string, call: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  async hold<T>(operation: string, call: () => Promise<T>, { signal, trace }: { signal?: AbortSignal; trace?: Context } = {}): Promise<T> {
     for (let failures = 0; ; failures += 1) {
       signal?.throwIfAborted();
       try {
-        return await this.fire(operation, call);
+        return await this.fire(operation, call, trace);
       } catch (error) {
         if (this.isPermanent(error)) throw error;
         if (this.#circuit.opened) await this.#stateChange(signal);

@@ -26,7 +26,7 @@ test('hold gives up when its signal aborts', async () => {
   const breaker = new Breaker('dead', settings);
   const stop = new AbortController();
   setTimeout(() => stop.abort(new Error('stopping')), 300);
-  await assert.rejects(breaker.hold('call', () => Promise.reject(new Error('down')), stop.signal), /stopping/);
+  await assert.rejects(breaker.hold('call', () => Promise.reject(new Error('down')), { signal: stop.signal }), /stopping/);
   breaker.shutdown();
 });
 

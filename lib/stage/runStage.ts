@@ -6,7 +6,7 @@ import { LinkResetError } from '../flow/linkErrors.js';
 import { createLogger } from '../log.js';
 import type { LinkCredentials } from '../security/linkCredentials.js';
 import {
-  contextOf, endFailed, recordCreditWait, startProcessSpan, startSendSpan, traceContext, type Context, type Span,
+  contextOf, endFailed, recordCreditWait, startProcessSpan, startSendSpan, type Context, type Span,
 } from '../telemetry/batchSpans.js';
 import type { HopPressure } from '../telemetry/HopPressure.js';
 import { InboundLinks } from './InboundLinks.js';
@@ -31,8 +31,9 @@ export interface StageDefinition {
    * resolves once they are committed). It holds, rather than throws, while a
    * dependency is unavailable; it marks an event it cannot process with
    * `deadLetter`, or throws, and the runtime finds the event that made it throw.
+   * `trace` is the batch's span: the parent of the spans of its Redis and Postgres calls.
    */
-  process(events: Event__Output[]): Promise<Event[]>;
+  process(events: Event__Output[], trace: Context): Promise<Event[]>;
 }
 
 export interface RunningStage {
@@ -126,10 +127,10 @@ export async function runStage(definition: StageDefinition): Promise<RunningStag
   }
 
   /** Dead letters pass through a hop untouched, except the sink, which writes them. */
-  async function processBatch(events: Event__Output[]): Promise<Event[]> {
-    if (!sender || !events.some((event) => event.deadLetter)) return processIsolating(events);
+  async function processBatch(events: Event__Output[], trace: Context): Promise<Event[]> {
+    if (!sender || !events.some((event) => event.deadLetter)) return processIsolating(events, trace);
     const live = events.filter((event) => !event.deadLetter);
-    const processed = live.length > 0 ? await processIsolating(live) : [];
+    const processed = live.length > 0 ? await processIsolating(live, trace) : [];
     return [...processed, ...events.filter((event) => event.deadLetter)];
   }
 
@@ -138,19 +139,19 @@ export async function runStage(definition: StageDefinition): Promise<RunningStag
    * alone; that one becomes a dead letter, the rest goes on (a poison pill
    * must not block the stream, nor hold back the events around it).
    */
-  async function processIsolating(events: Event__Output[]): Promise<Event[]> {
+  async function processIsolating(events: Event__Output[], trace: Context): Promise<Event[]> {
     try {
-      return await definition.process(events);
+      return await definition.process(events, trace);
     } catch (error) {
       if (events.length > 1) {
         const half = Math.ceil(events.length / 2);
-        return [...(await processIsolating(events.slice(0, half))), ...(await processIsolating(events.slice(half)))];
+        return [...(await processIsolating(events.slice(0, half), trace)), ...(await processIsolating(events.slice(half), trace))];
       }
       const reason = error instanceof Error ? error.message : String(error);
       log.warn('poison pill dead-lettered', { eventId: events[0]!.id, reason });
       const dead = { ...events[0]!, deadLetter: { stage: definition.name, reason } };
       if (sender) return [dead];
-      return definition.process([dead]).catch((unrecordable: unknown) => {
+      return definition.process([dead], trace).catch((unrecordable: unknown) => {
         // Not even storable as a dead letter: the log is its only record, and the stream goes on.
         log.error('poison pill could not be dead-lettered; dropped', { eventId: dead.id, reason, error: String(unrecordable) });
         return [];
@@ -186,7 +187,7 @@ export async function runStage(definition: StageDefinition): Promise<RunningStag
         link: delivery.link, events: delivery.events.length, creditAvailable: budget.events,
         queueDepth: inbound.queueDepth, breakerState: pressure.breakerStates,
       });
-      const result = traceContext.with(context, () => processBatch(delivery.events));
+      const result = processBatch(delivery.events, context);
       result.then(() => span.end(), (error: unknown) => endFailed(span, error)); // and observed, in order, by the send loop
       outputs.push({ delivery, result, span, context });
       wakeSendLoop?.();

@@ -1,5 +1,5 @@
 import {
-  ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace,
+  ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, propagation, trace,
   type Attributes, type Context, type Link, type Span,
 } from '@opentelemetry/api';
 
@@ -10,15 +10,28 @@ const messagingSystem = 'flow-mesh';
 
 export type TraceCarrier = Record<string, string>;
 
-/** The context a batch's W3C trace context (rule 6) names; the root context when it names none. */
+/**
+ * The context a batch's W3C trace context (rule 6) names. A batch that names
+ * none was not sampled where its trace began: its spans here are not sampled
+ * either (traces begin at the edge, or with the caller).
+ */
 export function contextOf(carrier: TraceCarrier | undefined): Context {
-  return carrier && Object.keys(carrier).length > 0 ? propagation.extract(ROOT_CONTEXT, carrier) : ROOT_CONTEXT;
+  if (carrier?.traceparent === undefined) return unsampled;
+  return propagation.extract(ROOT_CONTEXT, carrier);
 }
 
-/** The W3C trace context of `span`, for the next Batch frame. */
-export function carrierOf(span: Span, parent: Context = context.active()): TraceCarrier {
+/** A parent that says "not sampled" to any parent-based sampler. */
+const unsampled = trace.setSpanContext(ROOT_CONTEXT, { traceId: '1'.repeat(32), spanId: '1'.repeat(16), traceFlags: TraceFlags.NONE, isRemote: true });
+
+/**
+ * The W3C trace context of `span`, for the next Batch frame or intake entry;
+ * empty when the span is not sampled, so unsampled batches carry nothing
+ * (and a hop that receives nothing does not start a trace of its own: see
+ * `contextOf`).
+ */
+export function carrierOf(span: Span): TraceCarrier {
   const carrier: TraceCarrier = {};
-  propagation.inject(trace.setSpan(parent, span), carrier);
+  if (span.isRecording()) propagation.inject(trace.setSpan(ROOT_CONTEXT, span), carrier);
   return carrier;
 }
 
@@ -66,7 +79,7 @@ export function startProcessSpan(stage: string, parent: Context, batch: BatchAtt
 /** A hop sending one batch downstream: a PRODUCER span whose context travels in the Batch frames. */
 export function startSendSpan(parent: Context, batch: BatchAttributes, links: Link[] = []): { span: Span; carrier: TraceCarrier } {
   const span = tracer.startSpan(`send ${batch.link}`, { kind: SpanKind.PRODUCER, attributes: batchAttributes('send', batch), links }, parent);
-  return { span, carrier: carrierOf(span, parent) };
+  return { span, carrier: carrierOf(span) };
 }
 
 /**
@@ -109,16 +122,15 @@ export function endFailed(span: Span, error: unknown): void {
   span.end();
 }
 
-/** A Redis or Postgres call, as a CLIENT span under the batch being processed; none outside a batch. */
-export async function withDependencySpan<T>(system: 'redis' | 'postgresql', operation: string, breakerState: string, call: () => Promise<T>): Promise<T> {
-  const parent = context.active();
-  if (!trace.getSpan(parent)?.isRecording()) return call();
-  const span = tracer.startSpan(`${operation}`, {
+/** A Redis or Postgres call, as a CLIENT span under the (sampled) batch it serves, `parent`; none outside a batch. */
+export async function withDependencySpan<T>(system: 'redis' | 'postgresql', operation: string, breakerState: string, parent: Context | undefined, call: () => Promise<T>): Promise<T> {
+  if (!parent || !trace.getSpan(parent)?.isRecording()) return call();
+  const span = tracer.startSpan(operation, {
     kind: SpanKind.CLIENT,
     attributes: { 'db.system.name': system, 'db.operation.name': operation, 'mesh.breaker.state': breakerState },
   }, parent);
   try {
-    const result = await context.with(trace.setSpan(parent, span), call);
+    const result = await call();
     span.end();
     return result;
   } catch (error) {
@@ -127,4 +139,4 @@ export async function withDependencySpan<T>(system: 'redis' | 'postgresql', oper
   }
 }
 
-export { context as traceContext, trace, type Context, type Link, type Span };
+export { trace, type Context, type Link, type Span };

@@ -1,5 +1,6 @@
 import type { Breaker } from '../../lib/breaker.js';
 import type { Profile } from '../../lib/contract/loadContract.js';
+import type { Context } from '../../lib/telemetry/batchSpans.js';
 import { profileKey, type Redis } from '../../lib/storage/redis.js';
 
 export type BreakerMode = 'hold' | 'degrade';
@@ -21,16 +22,16 @@ export class ProfileStore {
    * breaker to let a probe through) or, in degrade mode, answers at once with
    * every profile marked degraded.
    */
-  async lookup(userIds: string[]): Promise<Map<string, Profile | InvalidProfile>> {
+  async lookup(userIds: string[], trace?: Context): Promise<Map<string, Profile | InvalidProfile>> {
     const unique = [...new Set(userIds)];
     const keys = unique.map((id) => profileKey(this.keyPrefix, id));
     const fetch = () => this.redis.mget(keys);
     let values: Array<string | null>;
     if (this.mode === 'hold') {
-      values = await this.breaker.hold('MGET', fetch);
+      values = await this.breaker.hold('MGET', fetch, { trace });
     } else {
       try {
-        values = await this.breaker.fire('MGET', fetch);
+        values = await this.breaker.fire('MGET', fetch, trace);
       } catch {
         return new Map(unique.map((id) => [id, degraded]));
       }

@@ -22,8 +22,8 @@ await runService('enrichment', async (env, kit) => {
     name: 'enrichment',
     pressure: kit.pressure,
     downstream: { target: joinAddress, link: 'enrichment->join' },
-    async process(events) {
-      const found = await profiles.lookup(events.map((event) => event.userId));
+    async process(events, trace) {
+      const found = await profiles.lookup(events.map((event) => event.userId), trace);
       return events.map((event) => {
         const profile = found.get(event.userId)!;
         if (profile instanceof InvalidProfile) return { ...event, deadLetter: { stage: 'enrichment', reason: `${profile.reason} (user ${event.userId})` } };

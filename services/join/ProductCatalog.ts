@@ -2,6 +2,7 @@ import { LRUCache } from 'lru-cache';
 import type pg from 'pg';
 import type { Breaker } from '../../lib/breaker.js';
 import type { Product } from '../../lib/contract/loadContract.js';
+import type { Context } from '../../lib/telemetry/batchSpans.js';
 
 /**
  * The product inventory as the join sees it: a bounded cache with a TTL in
@@ -18,7 +19,8 @@ export class ProductCatalog {
 
   get cachedEntries(): number { return this.#cache.size; }
 
-  async lookup(ids: Iterable<string>): Promise<Map<string, Product>> {
+  /** `trace`: the batch's span, parent of the look-up's span. */
+  async lookup(ids: Iterable<string>, trace?: Context): Promise<Map<string, Product>> {
     const found = new Map<string, Product>();
     const missing: string[] = [];
     for (const id of new Set(ids)) {
@@ -29,7 +31,7 @@ export class ProductCatalog {
     if (missing.length === 0) return found;
     const { rows } = await this.breaker.hold('SELECT products', () => this.pool.query<{ id: string; name: string; category: string; price_cents: string }>(
       'SELECT id, name, category, price_cents FROM products WHERE id = ANY($1)', [missing],
-    ));
+    ), { trace });
     const fetched = new Map(rows.map((row) => [row.id, { found: true, name: row.name, category: row.category, listPriceCents: Number(row.price_cents) }]));
     for (const id of missing) {
       const product = fetched.get(id) ?? { found: false, name: '', category: '', listPriceCents: 0 };

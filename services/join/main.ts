@@ -22,8 +22,8 @@ await runService('join', async (env, kit) => {
     name: 'join',
     pressure: kit.pressure,
     downstream: { target: sinkAddress, link: 'join->sink' },
-    async process(events) {
-      const products = await catalog.lookup(events.map((event) => event.itemId));
+    async process(events, trace) {
+      const products = await catalog.lookup(events.map((event) => event.itemId), trace);
       return events.map((event) => ({ ...event, product: products.get(event.itemId)! }));
     },
   });

@@ -17,9 +17,9 @@ await runService('sink', async (env, kit) => {
     ...settings,
     name: 'sink',
     pressure: kit.pressure,
-    async process(events) {
+    async process(events, trace) {
       await kit.faults.slowSink();
-      await breaker.hold('INSERT events', () => commitEvents(pool, events));
+      await breaker.hold('INSERT events', () => commitEvents(pool, events), { trace });
       return [];
     },
   });

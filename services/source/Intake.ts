@@ -1,6 +1,7 @@
 import type { Breaker } from '../../lib/breaker.js';
 import type { Event, Event__Output } from '../../lib/contract/loadContract.js';
 import type { Redis } from '../../lib/storage/redis.js';
+import type { Context } from '../../lib/telemetry/batchSpans.js';
 
 export interface IntakeEntry {
   id: string;
@@ -53,8 +54,9 @@ export class Intake {
     });
   }
 
-  async append(events: Event[], traceContext: Record<string, string> = {}): Promise<void> {
-    const trace = Object.keys(traceContext).length > 0 ? JSON.stringify(traceContext) : undefined;
+  /** Appends `events`, each keeping `traceContext` (sampled batches only: see carrierOf) for the read that continues its trace. */
+  async append(events: Event[], traceContext: Record<string, string> = {}, batchTrace?: Context): Promise<void> {
+    const trace = traceContext.traceparent ? JSON.stringify(traceContext) : undefined;
     await this.breaker.hold('XADD', async () => {
       const pipeline = this.redis.pipeline();
       for (const event of events) {
@@ -64,7 +66,7 @@ export class Intake {
       const results = await pipeline.exec();
       const failed = results?.find(([error]) => error);
       if (failed) throw failed[0];
-    });
+    }, { trace: batchTrace });
   }
 
   #uncertainReads = 0;

@@ -1,5 +1,5 @@
 import type { InboundLinks } from '../../lib/stage/InboundLinks.js';
-import { carrierOf, contextOf, endFailed, startProcessSpan, traceContext } from '../../lib/telemetry/batchSpans.js';
+import { carrierOf, contextOf, endFailed, startProcessSpan } from '../../lib/telemetry/batchSpans.js';
 import type { Intake } from './Intake.js';
 
 /**
@@ -42,7 +42,7 @@ export class IntakeWriter {
       const { span, context } = startProcessSpan('source', contextOf(delivery.traceContext), { link: delivery.link, events: delivery.events.length });
       try {
         const events = delivery.events.map((event) => ({ ...event, acceptedAtMs: event.acceptedAtMs || acceptedAtMs }));
-        await traceContext.with(context, () => this.intake.append(events, carrierOf(span)));
+        await this.intake.append(events, carrierOf(span), context);
         span.end();
       } catch (error) {
         endFailed(span, error);
