@@ -3,6 +3,7 @@ const benchmarks: Record<string, (args: string[]) => Promise<void>> = {
   link: async (args) => (await import('./link/linkBenchmark.js')).runLinkBenchmark(args),
   mesh: async (args) => (await import('./mesh/meshBenchmark.js')).runMeshBenchmark(args),
   soak: async (args) => (await import('./soak/soakBenchmark.js')).runSoakBenchmark(args),
+  burst: async (args) => (await import('./burst/burstBenchmark.js')).runBurstBenchmark(args),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -1,4 +1,6 @@
 import type { Delivery, LinkReceiver } from '../flow/LinkReceiver.js';
+import type { InboundLinkFigures } from '../telemetry/HopPressure.js';
+import type { Inbound } from './Inbound.js';
 
 /** Link names are chosen by upstream senders: the counts by name are bounded all the same. */
 const maxLinkNames = 64;
@@ -7,7 +9,7 @@ const maxLinkNames = 64;
  * Every link into a stage, read as one: deliveries are taken round-robin from
  * whichever links have events, so one busy upstream cannot starve another.
  */
-export class InboundLinks {
+export class InboundLinks implements Inbound {
   readonly #links = new Set<LinkReceiver>();
   #taken = 0;
   readonly #takenByLink = new Map<string, number>();
@@ -52,6 +54,10 @@ export class InboundLinks {
         signal.addEventListener('abort', wake, { once: true });
       });
     }
+  }
+
+  figures(): InboundLinkFigures[] {
+    return this.links.map((link) => ({ link: link.name, direction: 'in', sender: link.sender, queue_depth: link.window.buffered, capacity: link.window.capacity }));
   }
 
   /** Ends every link with UNAVAILABLE (its upstream re-delivers what was unacknowledged). */

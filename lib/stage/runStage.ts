@@ -9,8 +9,11 @@ import {
   contextOf, endFailed, recordCreditWait, startProcessSpan, startSendSpan, type Context, type Span,
 } from '../telemetry/batchSpans.js';
 import type { HopPressure } from '../telemetry/HopPressure.js';
+import type { Downstream } from './Downstream.js';
+import type { Inbound } from './Inbound.js';
 import { InboundLinks } from './InboundLinks.js';
 import { Semaphore } from './Semaphore.js';
+import type { Topics } from './topics/Topics.js';
 
 export interface StageDefinition {
   /** The service's name, e.g. "enrichment". */
@@ -26,6 +29,8 @@ export interface StageDefinition {
   credentials?: LinkCredentials;
   /** Where the stage reports its time, links and events. */
   pressure: HopPressure;
+  /** In the decoupled mode: the topics that replace the links in and out. */
+  topics?: Topics | undefined;
   /**
    * What this hop does to one batch: the events to pass on (for the sink:
    * resolves once they are committed). It holds, rather than throws, while a
@@ -39,8 +44,8 @@ export interface StageDefinition {
 export interface RunningStage {
   /** host:port it listens on (the port bound, when 0 was asked for). */
   address: string;
-  inbound: InboundLinks;
-  downstream: LinkSender | undefined;
+  inbound: Inbound;
+  downstream: Downstream | undefined;
   /** Stops taking, finishes and passes on what is in flight (acknowledgements included, within the sender's close timeout), then closes. */
   stop(): Promise<void>;
 }
@@ -58,18 +63,15 @@ interface PendingAck { generation: number; end: number; delivery: Delivery }
  */
 export async function runStage(definition: StageDefinition): Promise<RunningStage> {
   const log = createLogger(definition.name);
-  const inbound = new InboundLinks();
+  const links = new InboundLinks();
   const server = createFlowServer({ ...definition.receiver, receiver: definition.name }, (link) => {
     log.info('upstream link opened', { link: link.name, sender: link.sender });
-    inbound.add(link);
+    links.add(link);
   });
   const port = await bindServer(server, definition.listen, definition.credentials?.server);
-  const sender = definition.downstream
-    ? new LinkSender({
-      target: definition.downstream.target, link: definition.downstream.link, sender: definition.name,
-      credentials: definition.credentials?.client, channelOptions: definition.credentials?.channelOptions,
-    })
-    : undefined;
+  const { topics } = definition;
+  const inbound: Inbound = topics ? await topics.reader(definition.name) : links;
+  const sender = definition.downstream && openDownstream(definition.name, definition.downstream, definition.credentials, topics);
 
   const { pressure } = definition;
   pressure.watchInbound(inbound);
@@ -247,6 +249,16 @@ export async function runStage(definition: StageDefinition): Promise<RunningStag
       await sender?.close('stage stopping');
       inbound.resetAll(`${definition.name} stopping`);
       server.forceShutdown();
+      topics?.close();
     },
   };
+}
+
+/** The link to the next hop, or in the decoupled mode the next hop's topic. */
+export function openDownstream(sender: string, downstream: { target: string; link: string }, credentials: LinkCredentials | undefined, topics: Topics | undefined): Downstream {
+  if (topics) return topics.writer(downstream.link);
+  return new LinkSender({
+    target: downstream.target, link: downstream.link, sender,
+    credentials: credentials?.client, channelOptions: credentials?.channelOptions,
+  });
 }

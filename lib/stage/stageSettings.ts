@@ -1,13 +1,32 @@
 import type { Environment } from '../config.js';
 import { readLinkCredentials } from '../security/linkCredentials.js';
+import type { ServiceKit } from '../service/runService.js';
+import { isPermanentRedisError } from '../storage/redis.js';
+import { readMeshMode, unlimitedCredit, type MeshMode } from './meshMode.js';
 import type { StageDefinition } from './runStage.js';
+import { Topics } from './topics/Topics.js';
 
-/** The settings every hop reads the same way: where it listens, its link limits, its concurrency and its link TLS. */
-export function stageSettings(env: Environment, defaultListen: string): Pick<StageDefinition, 'listen' | 'receiver' | 'concurrency' | 'credentials'> {
+export type StageSettings = Pick<StageDefinition, 'listen' | 'receiver' | 'concurrency' | 'credentials' | 'topics'> & { mode: MeshMode };
+
+/**
+ * The settings every hop reads the same way: where it listens, its link limits, its concurrency,
+ * its link TLS, and how it is wired (MESH_MODE; the decoupled mode's topics live in REDIS_URL).
+ */
+export function stageSettings(env: Environment, kit: ServiceKit, defaultListen: string): StageSettings {
+  const mode = readMeshMode(env);
+  const topics = mode === 'decoupled'
+    ? new Topics(
+      env.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+      env.string('REDIS_KEY_PREFIX', 'mesh:'),
+      kit.breaker('redis', isPermanentRedisError),
+    )
+    : undefined;
   return {
+    mode,
+    topics,
     listen: env.address('LISTEN_ADDR', defaultListen),
     receiver: {
-      capacity: env.integer('LINK_CAPACITY', 4096, { min: 1, max: 1_000_000 }),
+      capacity: env.integer('LINK_CAPACITY', mode === 'naive' ? unlimitedCredit : 4096, { min: 1, max: unlimitedCredit }),
       maxBatchEvents: env.integer('MAX_BATCH_EVENTS', 500, { min: 1, max: 100_000 }),
       maxBatchBytes: env.integer('MAX_BATCH_BYTES', 4 * 1024 * 1024, { min: 1024, max: 64 * 1024 * 1024 }),
       maxLinks: env.integer('MAX_LINKS', 64, { min: 1, max: 10_000 }),

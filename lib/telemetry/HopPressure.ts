@@ -1,7 +1,7 @@
 import type { Breaker } from '../breaker.js';
 import type { FaultSettings, FaultSwitches } from '../faults.js';
-import type { LinkSender } from '../flow/LinkSender.js';
-import type { InboundLinks } from '../stage/InboundLinks.js';
+import type { Downstream } from '../stage/Downstream.js';
+import type { Inbound } from '../stage/Inbound.js';
 import { RateWindow } from './RateWindow.js';
 import { StageClock } from './StageClock.js';
 
@@ -20,6 +20,7 @@ export interface InboundLinkFigures {
   direction: 'in';
   sender: string;
   queue_depth: number;
+  /** The link's buffer, in events; 0 for a topic, which has no bound. */
   capacity: number;
 }
 
@@ -53,8 +54,8 @@ export interface HopSnapshot {
  */
 export class HopPressure {
   readonly clock = new StageClock();
-  readonly #outbound: LinkSender[] = [];
-  readonly #inbound: InboundLinks[] = [];
+  readonly #outbound: Downstream[] = [];
+  readonly #inbound: Inbound[] = [];
   readonly #breakers: Breaker[] = [];
   #eventsIn = 0;
   #eventsOut = 0;
@@ -81,8 +82,8 @@ export class HopPressure {
   countIn(events: number): void { this.#eventsIn += events; }
   countOut(events: number): void { this.#eventsOut += events; }
 
-  watchOutbound(sender: LinkSender): void { this.#outbound.push(sender); }
-  watchInbound(links: InboundLinks): void { this.#inbound.push(links); }
+  watchOutbound(sender: Downstream): void { this.#outbound.push(sender); }
+  watchInbound(inbound: Inbound): void { this.#inbound.push(inbound); }
   watchBreaker(breaker: Breaker): void { this.#breakers.push(breaker); }
   watchIntake(read: () => IntakeFigures): void { this.#intake = read; }
 
@@ -101,11 +102,7 @@ export class HopPressure {
         capacity: stats.capacity, connected: stats.connected, events_total: stats.totalSent,
       });
     }
-    for (const inbound of this.#inbound) {
-      for (const link of inbound.links) {
-        links.push({ link: link.name, direction: 'in', sender: link.sender, queue_depth: link.window.buffered, capacity: link.window.capacity });
-      }
-    }
+    for (const inbound of this.#inbound) links.push(...inbound.figures());
     return {
       name: this.name,
       up: true,

@@ -5,7 +5,7 @@ import { createRedis, isPermanentRedisError, redisReady } from '../../lib/storag
 import { InvalidProfile, ProfileStore } from './ProfileStore.js';
 
 await runService('enrichment', async (env, kit) => {
-  const settings = stageSettings(env, '127.0.0.1:50052');
+  const settings = stageSettings(env, kit, '127.0.0.1:50052');
   const joinAddress = env.address('JOIN_ADDR', '127.0.0.1:50053');
   const redisUrl = env.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']);
   const keyPrefix = env.string('REDIS_KEY_PREFIX', 'mesh:');

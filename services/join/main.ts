@@ -5,7 +5,7 @@ import { createPool, isPermanentPostgresError } from '../../lib/storage/postgres
 import { ProductCatalog } from './ProductCatalog.js';
 
 await runService('join', async (env, kit) => {
-  const settings = stageSettings(env, '127.0.0.1:50053');
+  const settings = stageSettings(env, kit, '127.0.0.1:50053');
   const sinkAddress = env.address('SINK_ADDR', '127.0.0.1:50054');
   const databaseUrl = env.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/mesh', ['postgres:', 'postgresql:']);
   const cache = {

@@ -6,7 +6,7 @@ import { createPool, isPermanentPostgresError } from '../../lib/storage/postgres
 import { commitEvents } from './commitEvents.js';
 
 await runService('sink', async (env, kit) => {
-  const settings = stageSettings(env, '127.0.0.1:50054');
+  const settings = stageSettings(env, kit, '127.0.0.1:50054');
   const databaseUrl = env.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/mesh', ['postgres:', 'postgresql:']);
   const breaker = kit.breaker('postgres', isPermanentPostgresError);
   env.done();

@@ -1,5 +1,5 @@
 import { createLogger } from '../../lib/log.js';
-import type { LinkSender } from '../../lib/flow/LinkSender.js';
+import type { Downstream } from '../../lib/stage/Downstream.js';
 import { LinkResetError } from '../../lib/flow/linkErrors.js';
 import { contextOf, isSampled, recordCreditWait, startSendSpan, trace, type Link } from '../../lib/telemetry/batchSpans.js';
 import type { StageClock } from '../../lib/telemetry/StageClock.js';
@@ -28,7 +28,7 @@ export class IntakeReader {
 
   constructor(
     private readonly intake: Intake,
-    private readonly downstream: LinkSender,
+    private readonly downstream: Downstream,
     private readonly onRemoved: (count: number) => void,
     /** Back-pressured while waiting for enrichment's credit, idle while the intake has nothing new. */
     private readonly clock: StageClock,

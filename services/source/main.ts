@@ -1,7 +1,8 @@
 import { bindServer, createFlowServer } from '../../lib/flow/FlowServer.js';
-import { LinkSender } from '../../lib/flow/LinkSender.js';
 import { runService } from '../../lib/service/runService.js';
 import { InboundLinks } from '../../lib/stage/InboundLinks.js';
+import { unlimitedCredit } from '../../lib/stage/meshMode.js';
+import { openDownstream } from '../../lib/stage/runStage.js';
 import { stageSettings } from '../../lib/stage/stageSettings.js';
 import { createRedis, intakeStreamKey, isPermanentRedisError, redisReady } from '../../lib/storage/redis.js';
 import { Intake } from './Intake.js';
@@ -9,12 +10,13 @@ import { IntakeReader } from './IntakeReader.js';
 import { IntakeWriter } from './IntakeWriter.js';
 
 await runService('source', async (env, kit) => {
-  const settings = stageSettings(env, '127.0.0.1:50051');
+  const settings = stageSettings(env, kit, '127.0.0.1:50051');
   const enrichmentAddress = env.address('ENRICHMENT_ADDR', '127.0.0.1:50052');
   const redisUrl = env.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']);
   const keyPrefix = env.string('REDIS_KEY_PREFIX', 'mesh:');
   // About a second of the mesh's throughput on this machine: a deeper intake adds queueing latency (Little's law), not throughput.
-  const maxIntakeLength = env.integer('INTAKE_MAX_LENGTH', 20_000, { min: 1, max: 100_000_000 });
+  // Only the flow mode bounds the intake; the others take whatever comes, as pipelines without demand do.
+  const maxIntakeLength = env.integer('INTAKE_MAX_LENGTH', settings.mode === 'flow' ? 20_000 : unlimitedCredit, { min: 1, max: unlimitedCredit });
   const consumer = env.string('SOURCE_CONSUMER', 'source-1');
   const breaker = kit.breaker('redis', isPermanentRedisError);
   env.done();
@@ -29,10 +31,7 @@ await runService('source', async (env, kit) => {
   const server = createFlowServer({ ...settings.receiver, receiver: 'source' }, (link) => inbound.add(link));
   const port = await bindServer(server, settings.listen, settings.credentials?.server);
   const writer = new IntakeWriter(intake, inbound, maxIntakeLength, await intake.length());
-  const downstream = new LinkSender({
-    target: enrichmentAddress, link: 'source->enrichment', sender: consumer,
-    credentials: settings.credentials?.client, channelOptions: settings.credentials?.channelOptions,
-  });
+  const downstream = openDownstream(consumer, { target: enrichmentAddress, link: 'source->enrichment' }, settings.credentials, settings.topics);
   const reader = new IntakeReader(intake, downstream, (count) => writer.removed(count), kit.pressure.clock);
   kit.pressure.watchInbound(inbound);
   kit.pressure.watchOutbound(downstream);
@@ -64,6 +63,7 @@ await runService('source', async (env, kit) => {
       await downstream.close('source stopping');
       inbound.resetAll('source stopping');
       server.forceShutdown();
+      settings.topics?.close();
       breaker.shutdown();
       redis.disconnect();
       blockingRedis.disconnect();

@@ -1,0 +1,76 @@
+import { parseArgs } from 'node:util';
+import { meshModes, type MeshMode } from '../../lib/stage/meshMode.js';
+
+export const USAGE = `usage: npm run bench -- burst [--json] [options]
+  --steady N        events/s of the steady load (default 5000: about half of what the mesh sustains on a 2-core machine)
+  --factor F        the burst is F times the steady rate (default 10)
+  --before S        seconds of steady load before the burst (default 15)
+  --burst S         seconds of burst (default 30)
+  --after S         seconds of steady load after it (default 60)
+  --drain S         seconds at most to wait, after the load, for what was accepted to be committed (default 45)
+  --batch B         events per request (default 250)
+  --heap MB         --max-old-space-size of every service (default 256), so a runaway process fails in seconds
+  --modes LIST      comma-separated, of ${meshModes.join(', ')} (default all three)
+  --report DIR      where burst.md and its charts go (default bench/results)
+  --json            print the results as one JSON object, the last line on stdout`;
+
+export interface BurstSettings {
+  json: boolean;
+  steadyRate: number;
+  factor: number;
+  beforeS: number;
+  burstS: number;
+  afterS: number;
+  drainS: number;
+  batch: number;
+  heapMb: number;
+  modes: MeshMode[];
+  reportDirectory: string;
+}
+
+export function parseBurstArguments(args: string[]): BurstSettings {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: {
+      json: { type: 'boolean', default: false },
+      steady: { type: 'string', default: '5000' },
+      factor: { type: 'string', default: '10' },
+      before: { type: 'string', default: '15' },
+      burst: { type: 'string', default: '30' },
+      after: { type: 'string', default: '60' },
+      drain: { type: 'string', default: '45' },
+      batch: { type: 'string', default: '250' },
+      heap: { type: 'string', default: '256' },
+      modes: { type: 'string', default: meshModes.join(',') },
+      report: { type: 'string', default: 'bench/results' },
+    },
+  });
+  const modes = values.modes.split(',').map((mode) => mode.trim());
+  for (const mode of modes) if (!(meshModes as readonly string[]).includes(mode)) throw new Error(`--modes: unknown mode '${mode}', expected ${meshModes.join(', ')}`);
+  return {
+    json: values.json,
+    steadyRate: positive(values.steady, '--steady'),
+    factor: positive(values.factor, '--factor'),
+    beforeS: positive(values.before, '--before'),
+    burstS: positive(values.burst, '--burst'),
+    afterS: positive(values.after, '--after'),
+    drainS: positive(values.drain, '--drain'),
+    batch: positiveInteger(values.batch, '--batch'),
+    heapMb: positiveInteger(values.heap, '--heap'),
+    modes: modes as MeshMode[],
+    reportDirectory: values.report,
+  };
+}
+
+function positive(text: string, option: string): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value <= 0) throw new Error(`${option} must be a number > 0, got '${text}'`);
+  return value;
+}
+
+function positiveInteger(text: string, option: string): number {
+  const value = positive(text, option);
+  if (!Number.isInteger(value)) throw new Error(`${option} must be an integer, got '${text}'`);
+  return value;
+}

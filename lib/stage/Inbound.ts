@@ -1,0 +1,16 @@
+import type { Delivery } from '../flow/LinkReceiver.js';
+import type { InboundLinkFigures } from '../telemetry/HopPressure.js';
+
+/** Where a hop takes its events from: its upstream links (InboundLinks) or, in the decoupled mode, its topic (TopicReader). */
+export interface Inbound {
+  /** The next delivery of at most `maxEvents` events; undefined once `signal` aborts. */
+  next(maxEvents: number, signal: AbortSignal): Promise<Delivery | undefined>;
+  /** Ends every upstream link, so that upstream re-delivers what it has not had acknowledged. */
+  resetAll(details: string): void;
+  /** Events taken since start, in all and by link. */
+  readonly taken: number;
+  readonly takenByLink: ReadonlyMap<string, number>;
+  /** Events waiting to be taken. */
+  readonly queueDepth: number;
+  figures(): InboundLinkFigures[];
+}
