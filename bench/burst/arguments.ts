@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { meshModes, type MeshMode } from '../../lib/stage/meshMode.js';
+import { positive, positiveInteger } from '../numberArguments.js';
 
 export const USAGE = `usage: npm run bench -- burst [--json] [options]
   --steady N        events/s of the steady load (default 5000: about half of what the mesh sustains on a 2-core machine)
@@ -61,16 +62,4 @@ export function parseBurstArguments(args: string[]): BurstSettings {
     modes: modes as MeshMode[],
     reportDirectory: values.report,
   };
-}
-
-function positive(text: string, option: string): number {
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value) || value <= 0) throw new Error(`${option} must be a number > 0, got '${text}'`);
-  return value;
-}
-
-function positiveInteger(text: string, option: string): number {
-  const value = positive(text, option);
-  if (!Number.isInteger(value)) throw new Error(`${option} must be an integer, got '${text}'`);
-  return value;
 }

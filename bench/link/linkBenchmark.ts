@@ -5,6 +5,7 @@ import { BATCH_SIZE } from './eventPool.js';
 import { measureStall, STALL_MS, type StallRun } from './measureStall.js';
 import { measureThroughput, type ThroughputRun } from './measureThroughput.js';
 import type { LinkMode } from './messages.js';
+import { positiveInteger } from '../numberArguments.js';
 
 // Swept on a noisy 2-core machine (median flow/raw of 5 runs, +-10% between sweeps): 256 -> 1.21,
 // 512 -> 1.10, 1024 -> 0.91..1.13, 2048 -> 0.98, 4096 -> 0.94..0.99, 16384 -> 0.85, 65536 -> 0.94.
@@ -84,12 +85,6 @@ export async function runLinkBenchmark(args: string[]): Promise<void> {
       })),
     }));
   }
-}
-
-function positiveInteger(text: string, option: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${option} must be a positive integer, got ${text}`);
-  return value;
 }
 
 function eventsPerS(run: ThroughputRun): number | undefined {

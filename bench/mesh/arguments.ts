@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { serviceNames, type ServiceName } from '../../tools/launcher/Mesh.js';
+import { positive, positiveInteger } from '../numberArguments.js';
 
 export const USAGE = `usage: npm run bench -- mesh [--json] [--duration S] [--rate N] [options]
   --duration S           seconds of load (default 30); the first --warmup S (default 5) are left out
@@ -85,16 +86,4 @@ function parseAssignment(text: string): { service: ServiceName | undefined; name
     throw new Error(`--set: unknown service '${service}', expected one of ${serviceNames.join(', ')}`);
   }
   return { service: service as ServiceName | undefined, name: name!, value: value! };
-}
-
-function positive(text: string, option: string): number {
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value) || value <= 0) throw new Error(`${option} must be a number > 0, got '${text}'`);
-  return value;
-}
-
-function positiveInteger(text: string, option: string): number {
-  const value = positive(text, option);
-  if (!Number.isInteger(value)) throw new Error(`${option} must be an integer, got '${text}'`);
-  return value;
 }

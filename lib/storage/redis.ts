@@ -89,6 +89,15 @@ export function isPermanentRedisError(error: unknown): boolean {
   return !transientReplies.some((reply) => error.message.startsWith(reply));
 }
 
+/** Creates consumer group `group` of stream `key` (and the stream), reading from its start; one that exists is kept. */
+export async function createConsumerGroup(redis: Redis, key: string, group: string): Promise<void> {
+  try {
+    await redis.xgroup('CREATE', key, group, '0', 'MKSTREAM');
+  } catch (error) {
+    if (!String(error).includes('BUSYGROUP')) throw error;
+  }
+}
+
 /** Deletes every key under `prefix` (a test's or a benchmark's own), a page at a time. */
 export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<void> {
   let cursor = '0';

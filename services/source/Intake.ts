@@ -1,6 +1,6 @@
 import type { Breaker } from '../../lib/breaker.js';
 import type { Event, Event__Output } from '../../lib/contract/loadContract.js';
-import type { Redis } from '../../lib/storage/redis.js';
+import { createConsumerGroup, type Redis } from '../../lib/storage/redis.js';
 import type { Context } from '../../lib/telemetry/batchSpans.js';
 
 export interface IntakeEntry {
@@ -29,13 +29,7 @@ export class Intake {
   ) {}
 
   async createGroup(): Promise<void> {
-    await this.breaker.hold('XGROUP CREATE', async () => {
-      try {
-        await this.redis.xgroup('CREATE', this.key, this.group, '0', 'MKSTREAM');
-      } catch (error) {
-        if (!String(error).includes('BUSYGROUP')) throw error;
-      }
-    });
+    await this.breaker.hold('XGROUP CREATE', () => createConsumerGroup(this.redis, this.key, this.group));
   }
 
   length(): Promise<number> {

@@ -2,7 +2,7 @@ import type { Breaker } from '../../breaker.js';
 import { flowService } from '../../contract/loadContract.js';
 import type { Delivery } from '../../flow/LinkReceiver.js';
 import { createLogger } from '../../log.js';
-import type { Redis } from '../../storage/redis.js';
+import { createConsumerGroup, type Redis } from '../../storage/redis.js';
 import type { InboundLinkFigures } from '../../telemetry/HopPressure.js';
 import type { Inbound } from '../Inbound.js';
 
@@ -41,13 +41,7 @@ export class TopicReader implements Inbound {
   }
 
   async createGroup(): Promise<void> {
-    await this.breaker.hold('XGROUP CREATE', async () => {
-      try {
-        await this.redis.xgroup('CREATE', this.key, this.group, '0', 'MKSTREAM');
-      } catch (error) {
-        if (!String(error).includes('BUSYGROUP')) throw error;
-      }
-    });
+    await this.breaker.hold('XGROUP CREATE', () => createConsumerGroup(this.redis, this.key, this.group));
   }
 
   get taken(): number { return this.#taken; }
