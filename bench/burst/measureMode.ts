@@ -42,6 +42,7 @@ export async function measureMode(mode: MeshMode, settings: BurstSettings, signa
     users: USERS,
     products: PRODUCTS,
     env: { MESH_MODE: mode, NODE_OPTIONS: [process.env.NODE_OPTIONS, `--max-old-space-size=${settings.heapMb}`].filter(Boolean).join(' ') },
+    serviceEnv: { sink: { STAGE_CONCURRENCY: String(settings.sinkConcurrency), SINK_DELAY_MS: String(settings.sinkDelayMs) } },
   });
   const redis: Redis = createRedis(redisUrl, { name: 'burst-bench' });
   const idsFile = path.join(tmpdir(), `burst-${mode}-${randomBytes(4).toString('hex')}.ids`);

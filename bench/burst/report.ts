@@ -36,7 +36,8 @@ export async function writeReport(results: ModeResult[], settings: BurstSettings
     '',
     `Steady load of ${settings.steadyRate} events/s, a step to ${settings.steadyRate * settings.factor} events/s (${settings.factor}x) after ${settings.beforeS} s for ${settings.burstS} s, ` +
       `then ${settings.afterS} s steady again, and up to ${settings.drainS} s for what was accepted to be committed; the same five services, wired three ways; ` +
-      `every service limited to a ${settings.heapMb} MB heap (\`--max-old-space-size\`); a service that dies stays dead. Measured by \`${command}\` on ${new Date().toISOString().slice(0, 10)}.`,
+      `every service limited to a ${settings.heapMb} MB heap (\`--max-old-space-size\`); the sink commits ${settings.sinkConcurrency} batch(es) at once, each ${settings.sinkDelayMs} ms slower (\`SINK_DELAY_MS\`), ` +
+      `so that it is the slowest hop, as the database is in the story; a service that dies stays dead. Measured by \`${command}\` on ${new Date().toISOString().slice(0, 10)}.`,
     '',
     '- **flow**: the mesh as designed, demand end to end.',
     '- **naive**: the same links with credit as good as unlimited and an unbounded intake: every hop takes all it is sent and queues it in memory.',

@@ -137,17 +137,31 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
     for (let delivery = await this.take(); delivery; delivery = await this.take()) yield delivery;
   }
 
+  /**
+   * Up to `maxEvents` events from the head of the buffer, across as many
+   * consecutive batches as they fill: a sender short of credit sends small
+   * frames, and a hop whose cost is per batch (a commit) must not pay it per frame.
+   */
   #deliver(maxEvents: number): Delivery {
     const head = this.#buffer[0]!;
-    const offset = head.offset;
-    let events = head.events;
-    if (events.length > maxEvents) {
-      events = head.events.slice(0, maxEvents);
-      head.events = head.events.slice(maxEvents);
-      head.offset += maxEvents;
-    } else {
+    const { offset, receivedAtMs } = head;
+    let { traceContext } = head;
+    const parts: Event__Output[][] = [];
+    for (let room = maxEvents; room > 0 && this.#buffer.length > 0;) {
+      const next = this.#buffer[0]!;
+      // A batch's trace context is present only where its trace is sampled: the delivery continues the first such.
+      if (Object.keys(traceContext).length === 0) traceContext = next.traceContext;
+      if (next.events.length > room) {
+        parts.push(next.events.slice(0, room));
+        next.events = next.events.slice(room);
+        next.offset += room;
+        break;
+      }
+      parts.push(next.events);
+      room -= next.events.length;
       this.#buffer.shift();
     }
+    const events = parts.length === 1 ? parts[0]! : parts.flat();
     const complete = this.#acks.track(offset + events.length);
     const grant = this.window.release(events.length);
     if (grant > 0 && this.#state === 'open') this.#write({ credit: { events: grant } });
@@ -157,8 +171,8 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
       link: this.name,
       offset,
       events,
-      traceContext: head.traceContext,
-      receivedAtMs: head.receivedAtMs,
+      traceContext,
+      receivedAtMs,
       get abandoned() { return link.#state === 'ended'; },
       reject: (details) => this.reset(details),
       acknowledge: () => {

@@ -52,14 +52,30 @@ describe('LinkReceiver', { timeout: 20_000 }, () => {
     t.after(() => raw.dispose());
     for (let offset = 0; offset < 10; offset += 1) raw.send({ batch: { offset, events: makeEvents(1) } });
     const link = await taken.link;
-    const held = [(await link.take())!, (await link.take())!];
+    const held = [(await link.take(1))!, (await link.take(1))!];
     let third = false;
-    const taking = link.take().then((delivery) => { third = true; return delivery; });
+    const taking = link.take(1).then((delivery) => { third = true; return delivery; });
     await new Promise((resolve) => setTimeout(resolve, 100));
     assert.equal(third, false, 'a third delivery waits for an acknowledgement');
     assert.equal(link.window.buffered, 8);
     held[0]!.acknowledge();
     assert.equal((await taking)!.offset, 2);
+  });
+
+  test('a delivery gathers consecutive batches up to the size asked for, so small frames do not make small deliveries', async (t) => {
+    const taken = nextLink();
+    const receiver = await startReceiver(taken.onLink, { capacity: 100, maxBatchEvents: 10 });
+    t.after(() => receiver.stop());
+    const raw = await openedRaw(receiver.target);
+    t.after(() => raw.dispose());
+    for (let offset = 0; offset < 12; offset += 3) raw.send({ batch: { offset, events: makeEvents(3) } });
+    const link = await taken.link;
+    while (link.received < 12) await new Promise((resolve) => setTimeout(resolve, 5));
+    const first = link.takeNow(7)!;
+    assert.deepEqual([first.offset, first.events.length], [0, 7]);
+    const second = link.takeNow(100)!;
+    assert.deepEqual([second.offset, second.events.length], [7, 5]);
+    assert.equal(link.takeNow(100), undefined);
   });
 
   test('one link more than maxLinks is refused with RESOURCE_EXHAUSTED; others are unaffected', async (t) => {

@@ -100,7 +100,7 @@ describe('the wire contract (DESIGN.md rules)', { timeout: 15_000 }, () => {
     for (let offset = 0; offset < 100; offset += 1) raw.send({ batch: { offset, events: makeEvents(1) } });
     const link = await taken.link;
     while (link.received < 100) await new Promise((resolve) => setTimeout(resolve, 5));
-    for (let i = 0; i < 100; i += 1) (await link.take())!.acknowledge();
+    for (let i = 0; i < 100; i += 1) (await link.take(1))!.acknowledge();
     await raw.awaitCredit(100, 2_000);
     assert.deepEqual(raw.grants, [100, 25, 25, 25, 25], 'one credit frame per 25 events freed, not one per event');
   });
@@ -153,7 +153,7 @@ describe('the wire contract (DESIGN.md rules)', { timeout: 15_000 }, () => {
     sender.on('ack', ({ offset }) => acks.push(offset));
     await sender.send(makeEvents(30));
     const link = await taken.link;
-    const deliveries = [(await link.take())!, (await link.take())!, (await link.take())!];
+    const deliveries = [(await link.take(10))!, (await link.take(10))!, (await link.take(10))!];
     deliveries[2]!.acknowledge();
     deliveries[1]!.acknowledge();
     await new Promise((resolve) => setTimeout(resolve, 100));
