@@ -71,6 +71,8 @@ export async function measureMode(mode: MeshMode, settings: BurstSettings, signa
     }
     recorder.stop();
     const crashed = Object.entries(seeded.mesh.services).filter(([, service]) => !service.running).map(([name]) => name);
+    // The end of the run: what is committed now is all there will be, so every count below is of one moment.
+    await seeded.mesh.stop();
 
     const latency = new Map((await latencyByCommitSecond(seeded.pool, startEpochMs)).map((row) => [row.t, row]));
     for (const sample of recorder.samples) Object.assign(sample, { p50_ms: round(latency.get(sample.t)?.p50_ms), p99_ms: round(latency.get(sample.t)?.p99_ms) });

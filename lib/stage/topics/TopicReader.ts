@@ -20,7 +20,9 @@ type BufferReply = Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null;
  */
 export class TopicReader implements Inbound {
   #taken = 0;
+  #entriesRead = 0;
   #offset = 0;
+  /** Entries in the topic (each a batch), as last read. */
   #length = 0;
   #replayFrom: string | undefined = '0';
   readonly #timer: NodeJS.Timeout;
@@ -46,10 +48,13 @@ export class TopicReader implements Inbound {
 
   get taken(): number { return this.#taken; }
   get takenByLink(): ReadonlyMap<string, number> { return new Map([[this.link, this.#taken]]); }
-  get queueDepth(): number { return this.#length; }
+  /** Events waiting in the topic: its entries, at the mean size of the batches read so far. */
+  get queueDepth(): number {
+    return Math.round(this.#length * (this.#entriesRead > 0 ? this.#taken / this.#entriesRead : 1));
+  }
 
   figures(): InboundLinkFigures[] {
-    return [{ link: this.link, direction: 'in', sender: 'topic', queue_depth: this.#length, capacity: 0 }];
+    return [{ link: this.link, direction: 'in', sender: 'topic', queue_depth: this.queueDepth, capacity: 0 }];
   }
 
   async next(_maxEvents: number, signal: AbortSignal): Promise<Delivery | undefined> {
@@ -85,6 +90,7 @@ export class TopicReader implements Inbound {
     const offset = this.#offset;
     this.#offset += batch.events.length;
     this.#taken += batch.events.length;
+    this.#entriesRead += 1;
     return {
       link: this.link,
       offset,
