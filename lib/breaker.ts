@@ -84,6 +84,14 @@ export class Breaker {
 
   get stats() { return this.#circuit.stats; }
 
+  /** Calls `listener` whenever the breaker opens, half-opens or closes. */
+  onStateChange(listener: (state: BreakerState) => void): void {
+    const changed = () => listener(this.state);
+    this.#circuit.on('open', changed);
+    this.#circuit.on('halfOpen', changed);
+    this.#circuit.on('close', changed);
+  }
+
   /** Calls that failed (or timed out) since start, permanent failures of the data excepted. */
   get failures(): number { return this.#failures; }
 

@@ -27,7 +27,8 @@ export const loaderOptions: protoLoader.Options = {
   oneofs: true,
 };
 
-const packageDefinition = protoLoader.loadSync(['mesh/flow/v1/flow.proto'], loaderOptions);
+/** The contract as proto-loader reads it (what server reflection describes). */
+export const packageDefinition = protoLoader.loadSync(['mesh/flow/v1/flow.proto'], loaderOptions);
 const contract = grpc.loadPackageDefinition(packageDefinition) as unknown as ProtoGrpcType;
 
 /** The Flow service, for grpc.Server#addService. */

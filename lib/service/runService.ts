@@ -7,6 +7,7 @@ import { HopPressure } from '../telemetry/HopPressure.js';
 import { createMetricsRegistry } from '../telemetry/prometheusMetrics.js';
 import { startTracing } from '../telemetry/tracing.js';
 import { adminHandler, listenAdmin } from './adminServer.js';
+import { ServiceHealth } from './ServiceHealth.js';
 
 export interface StartedService {
   /** What it listens on, printed as "<name> listening on <address>". */
@@ -18,6 +19,8 @@ export interface StartedService {
 export interface ServiceKit {
   pressure: HopPressure;
   faults: FaultSwitches;
+  /** gRPC health (NOT_SERVING while a breaker is open or the service drains) and reflection, for a service's gRPC server. */
+  health: ServiceHealth;
   /** A breaker for `dependency` (redis, postgres), configured by BREAKER_<DEPENDENCY>_*, reported and subject to the fault switches. */
   breaker(dependency: 'redis' | 'postgres', isPermanent: (error: unknown) => boolean): Breaker;
   metrics: ReturnType<typeof createMetricsRegistry>;
@@ -46,11 +49,13 @@ export async function runService(name: string, start: (env: Environment, kit: Se
   });
   const pressure = new HopPressure(name, faults);
   const metrics = createMetricsRegistry(pressure);
+  const health = new ServiceHealth();
   const kit: ServiceKit = {
-    pressure, faults, metrics,
+    pressure, faults, metrics, health,
     breaker(dependency, isPermanent) {
       const breaker = new Breaker(dependency, breakerSettings(env, dependency), isPermanent, faults);
       pressure.watchBreaker(breaker);
+      health.watch(breaker);
       return breaker;
     },
   };
@@ -74,6 +79,7 @@ export async function runService(name: string, start: (env: Environment, kit: Se
     stopping = true;
     log.info('stopping', { signal });
     try {
+      health.drain();
       await service.stop();
       admin?.close();
       admin?.closeAllConnections();

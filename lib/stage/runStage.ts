@@ -5,6 +5,7 @@ import { LinkSender } from '../flow/LinkSender.js';
 import { LinkResetError } from '../flow/linkErrors.js';
 import { createLogger } from '../log.js';
 import type { LinkCredentials } from '../security/linkCredentials.js';
+import type { ServiceHealth } from '../service/ServiceHealth.js';
 import {
   contextOf, endFailed, recordCreditWait, startProcessSpan, startSendSpan, type Context, type Span,
 } from '../telemetry/batchSpans.js';
@@ -29,6 +30,8 @@ export interface StageDefinition {
   credentials?: LinkCredentials;
   /** Where the stage reports its time, links and events. */
   pressure: HopPressure;
+  /** gRPC health and reflection, served beside the links. */
+  health?: ServiceHealth;
   /** In the decoupled mode: the topics that replace the links in and out. */
   topics?: Topics | undefined;
   /**
@@ -68,6 +71,7 @@ export async function runStage(definition: StageDefinition): Promise<RunningStag
     log.info('upstream link opened', { link: link.name, sender: link.sender });
     links.add(link);
   });
+  definition.health?.addTo(server);
   const port = await bindServer(server, definition.listen, definition.credentials?.server);
   const { topics } = definition;
   const inbound: Inbound = topics ? await topics.reader(definition.name) : links;

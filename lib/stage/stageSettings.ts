@@ -6,7 +6,7 @@ import { readMeshMode, unlimitedCredit, type MeshMode } from './meshMode.js';
 import type { StageDefinition } from './runStage.js';
 import { Topics } from './topics/Topics.js';
 
-export type StageSettings = Pick<StageDefinition, 'listen' | 'receiver' | 'concurrency' | 'credentials' | 'topics'> & { mode: MeshMode };
+export type StageSettings = Pick<StageDefinition, 'listen' | 'receiver' | 'concurrency' | 'credentials' | 'topics' | 'pressure' | 'health'> & { mode: MeshMode };
 
 /**
  * The settings every hop reads the same way: where it listens, its link limits, its concurrency,
@@ -24,6 +24,8 @@ export function stageSettings(env: Environment, kit: ServiceKit, defaultListen: 
   return {
     mode,
     topics,
+    pressure: kit.pressure,
+    health: kit.health,
     listen: env.address('LISTEN_ADDR', defaultListen),
     receiver: {
       capacity: env.integer('LINK_CAPACITY', mode === 'naive' ? unlimitedCredit : 4096, { min: 1, max: unlimitedCredit }),

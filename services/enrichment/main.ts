@@ -20,7 +20,6 @@ await runService('enrichment', async (env, kit) => {
   const stage = await runStage({
     ...settings,
     name: 'enrichment',
-    pressure: kit.pressure,
     downstream: { target: joinAddress, link: 'enrichment->join' },
     async process(events, trace) {
       const found = await profiles.lookup(events.map((event) => event.userId), trace);

@@ -20,7 +20,6 @@ await runService('join', async (env, kit) => {
   const stage = await runStage({
     ...settings,
     name: 'join',
-    pressure: kit.pressure,
     downstream: { target: sinkAddress, link: 'join->sink' },
     async process(events, trace) {
       const products = await catalog.lookup(events.map((event) => event.itemId), trace);

@@ -16,7 +16,6 @@ await runService('sink', async (env, kit) => {
   const stage = await runStage({
     ...settings,
     name: 'sink',
-    pressure: kit.pressure,
     async process(events, trace) {
       await kit.faults.slowSink();
       await breaker.hold('INSERT events', () => commitEvents(pool, events), { trace });

@@ -29,6 +29,7 @@ await runService('source', async (env, kit) => {
 
   const inbound = new InboundLinks();
   const server = createFlowServer({ ...settings.receiver, receiver: 'source' }, (link) => inbound.add(link));
+  kit.health.addTo(server);
   const port = await bindServer(server, settings.listen, settings.credentials?.server);
   const writer = new IntakeWriter(intake, inbound, maxIntakeLength, await intake.length());
   const downstream = openDownstream(consumer, { target: enrichmentAddress, link: 'source->enrichment' }, settings.credentials, settings.topics);
