@@ -31,6 +31,8 @@ export interface MeshOptions {
   /** Environment for every service, then for one service. */
   env?: Record<string, string>;
   serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
+  /** Another implementation of a service: its compiled script, relative to the project's compiled root (e.g. examples/plain-enrichment/main.js). */
+  replace?: Partial<Record<ServiceName, string>>;
   onLine?: (service: ServiceName, line: string) => void;
 }
 
@@ -64,7 +66,7 @@ export class Mesh {
     const services = {} as Record<ServiceName, ServiceProcess>;
     for (const name of serviceNames) {
       const env = { ...common, ...(name === 'gateway' ? {} : { LISTEN_ADDR: address(name), ADMIN_ADDR: adminAddress(name) }), ...options.serviceEnv?.[name] };
-      services[name] = new ServiceProcess(name, path.join(compiledRoot, scripts[name]), env, options.onLine as (service: string, line: string) => void);
+      services[name] = new ServiceProcess(name, path.join(compiledRoot, options.replace?.[name] ?? scripts[name]), env, options.onLine as (service: string, line: string) => void);
     }
     const mesh = new Mesh(services, ports, adminPorts);
     try {
