@@ -9,12 +9,14 @@ import type { Inbound } from '../Inbound.js';
 const decodeFrame = flowService.Exchange.requestDeserialize;
 const log = createLogger('topic');
 const blockMs = 1_000;
+/** Entries read at once, as a consumer polls many records: the most a reader holds beyond what it processes. */
+const readCount = 16;
 
 type BufferReply = Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null;
 
 /**
  * The decoupled mode's inbound: a stage's topic, read through a consumer group
- * at the stage's own pace, one batch an entry. An entry is deleted once the
+ * at the stage's own pace, one batch an entry, a few entries a read. An entry is deleted once the
  * stage has passed its batch on (or committed it); after a restart, or a batch
  * that failed, the entries still pending are read again first.
  */
@@ -25,6 +27,7 @@ export class TopicReader implements Inbound {
   /** Entries in the topic (each a batch), as last read. */
   #length = 0;
   #replayFrom: string | undefined = '0';
+  readonly #buffered: Array<{ id: string; batch: ReturnType<typeof decodeFrame>['batch'] & object }> = [];
   readonly #timer: NodeJS.Timeout;
 
   constructor(
@@ -57,20 +60,20 @@ export class TopicReader implements Inbound {
     return [{ link: this.link, direction: 'in', sender: 'topic', queue_depth: this.queueDepth, capacity: 0 }];
   }
 
-  async next(_maxEvents: number, signal: AbortSignal): Promise<Delivery | undefined> {
+  async next(maxEvents: number, signal: AbortSignal): Promise<Delivery | undefined> {
     while (!signal.aborted) {
+      if (this.#buffered.length > 0) return this.#deliver(maxEvents);
       const replaying = this.#replayFrom !== undefined;
       const reply = await this.breaker.hold('XREADGROUP', () => (replaying
-        ? this.redis.xreadgroupBuffer('GROUP', this.group, this.consumer, 'COUNT', 1, 'STREAMS', this.key, this.#replayFrom!)
-        : this.blockingRedis.xreadgroupBuffer('GROUP', this.group, this.consumer, 'COUNT', 1, 'BLOCK', blockMs, 'STREAMS', this.key, '>')) as Promise<BufferReply>, { signal }).catch((error: unknown) => {
+        ? this.redis.xreadgroupBuffer('GROUP', this.group, this.consumer, 'COUNT', readCount, 'STREAMS', this.key, this.#replayFrom!)
+        : this.blockingRedis.xreadgroupBuffer('GROUP', this.group, this.consumer, 'COUNT', readCount, 'BLOCK', blockMs, 'STREAMS', this.key, '>')) as Promise<BufferReply>, { signal }).catch((error: unknown) => {
         if (signal.aborted) return null;
         throw error;
       });
-      const entry = reply?.[0]?.[1]?.[0];
-      if (replaying) this.#replayFrom = entry ? entry[0].toString() : undefined;
+      const entries = reply?.[0]?.[1] ?? [];
+      if (replaying) this.#replayFrom = entries.length > 0 ? entries.at(-1)![0].toString() : undefined;
       // A pending entry deleted meanwhile comes back with no fields.
-      if (!entry || entry[1].length < 2) continue;
-      return this.#deliver(entry[0].toString(), entry[1][1]!);
+      for (const [id, fields] of entries) if (fields.length >= 2) this.#buffered.push({ id: id.toString(), batch: decodeFrame(fields[1]!).batch! });
     }
     return undefined;
   }
@@ -78,6 +81,7 @@ export class TopicReader implements Inbound {
   /** A failed batch: read the pending entries again, from the first. */
   resetAll(details: string): void {
     log.warn('re-reading the pending entries of the topic', { key: this.key, details });
+    this.#buffered.length = 0;
     this.#replayFrom = '0';
   }
 
@@ -85,25 +89,33 @@ export class TopicReader implements Inbound {
     clearInterval(this.#timer);
   }
 
-  #deliver(id: string, frame: Buffer): Delivery {
-    const batch = decodeFrame(frame).batch!;
+  /** Whole entries from the head of what was read, as many as fit in `maxEvents` (at least one), as one delivery. */
+  #deliver(maxEvents: number): Delivery {
+    const taken = [this.#buffered.shift()!];
+    let events = taken[0]!.batch.events.length;
+    while (this.#buffered.length > 0 && events + this.#buffered[0]!.batch.events.length <= maxEvents) {
+      const next = this.#buffered.shift()!;
+      taken.push(next);
+      events += next.batch.events.length;
+    }
     const offset = this.#offset;
-    this.#offset += batch.events.length;
-    this.#taken += batch.events.length;
-    this.#entriesRead += 1;
+    this.#offset += events;
+    this.#taken += events;
+    this.#entriesRead += taken.length;
+    const ids = taken.map((entry) => entry.id);
     return {
       link: this.link,
       offset,
-      events: batch.events,
-      traceContext: batch.traceContext,
+      events: taken.length === 1 ? taken[0]!.batch.events : taken.flatMap((entry) => entry.batch.events),
+      traceContext: taken.find((entry) => Object.keys(entry.batch.traceContext).length > 0)?.batch.traceContext ?? {},
       receivedAtMs: Date.now(),
       abandoned: false,
       acknowledge: () => {
         this.breaker.hold('XACK XDEL', async () => {
-          const results = await this.redis.pipeline().xack(this.key, this.group, id).xdel(this.key, id).exec();
+          const results = await this.redis.pipeline().xack(this.key, this.group, ...ids).xdel(this.key, ...ids).exec();
           const failed = results?.find(([error]) => error);
           if (failed) throw failed[0];
-        }).catch((error: unknown) => log.error('could not remove a processed entry; it will be processed again', { id, error: String(error) }));
+        }).catch((error: unknown) => log.error('could not remove processed entries; they will be processed again', { ids: ids.length, error: String(error) }));
       },
       reject: (details) => this.resetAll(details),
     };
