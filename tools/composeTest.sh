@@ -55,13 +55,12 @@ say "hops up in /v1/pressure: ${up}"
 [ "$up" = "gateway,source,enrichment,join,sink" ] || fail "not every hop reports its pressure"
 
 sleep 6 # the exporters' last batches
-traces=$(curl -fsS "$jaeger/api/traces?service=sink&limit=50")
-report=$(node -e '
-  const traces = JSON.parse(process.argv[1]).data;
+report=$(curl -fsS "$jaeger/api/traces?service=sink&limit=50" | node -e '
+  const traces = JSON.parse(require("fs").readFileSync(0, "utf8")).data;
   const whole = traces.filter((trace) => { const names = new Set(Object.values(trace.processes).map((p) => p.serviceName)); return ["gateway", "source", "enrichment", "join", "sink"].every((n) => names.has(n)); });
   const spans = whole[0]?.spans.map((span) => span.operationName) ?? [];
   console.log(JSON.stringify({ traces: traces.length, across_all_hops: whole.length, example: spans }));
-' "$traces")
+')
 say "traces in Jaeger: ${report}"
 node -e 'process.exit(JSON.parse(process.argv[1]).across_all_hops > 0 ? 0 : 1)' "$report" || fail "no trace crosses all five services"
 services=$(curl -fsS "$jaeger/api/services")
