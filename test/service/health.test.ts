@@ -14,8 +14,8 @@ type Callback<T> = (error: grpc.ServiceError | null, reply?: T) => void;
 const healthcheckScript = fileURLToPath(new URL('../../tools/healthcheck.js', import.meta.url));
 
 /** The container healthcheck's exit status (run asynchronously: the server it asks lives in this process). */
-function runHealthcheck(address: string): Promise<number> {
-  return new Promise((resolve) => execFile(process.execPath, [healthcheckScript, 'grpc', address], { timeout: 10_000 }, (error) => resolve(error ? Number(error.code ?? 1) : 0)));
+function runHealthcheck(address: string, kind = 'grpc'): Promise<number> {
+  return new Promise((resolve) => execFile(process.execPath, [healthcheckScript, kind, address], { timeout: 10_000 }, (error) => resolve(error ? Number(error.code ?? 1) : 0)));
 }
 
 async function startHealthyServer(health: ServiceHealth): Promise<{ address: string; server: grpc.Server }> {
@@ -54,6 +54,8 @@ test('grpc.health.v1: SERVING, NOT_SERVING while a dependency\'s breaker is open
 
   health.drain();
   assert.equal(await checkStatus(address), 'NOT_SERVING');
+  assert.equal(await runHealthcheck(address, 'tcp'), 0, 'a service without health is checked by its port alone');
+  assert.equal(await runHealthcheck('127.0.0.1:1', 'tcp'), 1);
 });
 
 test('server reflection lists the Flow service and describes it from the contract', async (t) => {
