@@ -51,6 +51,7 @@ test('the Compose file publishes only the gateway and Jaeger\'s UI, limits every
   assert.deepEqual(published, [['jaeger', ['16686']], ['gateway', ['8080']]]);
   for (const [name, service] of Object.entries(compose.services)) {
     assert.ok(service.mem_limit, `${name} has a memory limit`);
+    if (!service.profiles && name !== 'seed') assert.ok(service.healthcheck, `${name} has a healthcheck`);
     for (const [dependency, { condition }] of Object.entries(service.depends_on ?? {})) {
       assert.ok(compose.services[dependency], `${name} depends on ${dependency}`);
       if (condition === 'service_healthy') assert.ok(compose.services[dependency]!.healthcheck, `${dependency} has a healthcheck for ${name} to wait on`);

@@ -40,7 +40,21 @@ export interface MeshOptions {
 export class Mesh {
   private constructor(readonly services: Record<ServiceName, ServiceProcess>, readonly ports: Record<ServiceName, number>, readonly adminPorts: Record<StageName, number>) {}
 
+  /**
+   * Starts the five services. A free port is found by binding it and letting it go, so another
+   * process may take it first: a start that fails on a port in use is tried again on new ports.
+   */
   static async start(options: MeshOptions): Promise<Mesh> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await Mesh.#startOnce(options);
+      } catch (error) {
+        if (attempt >= 3 || !String(error).includes('EADDRINUSE')) throw error;
+      }
+    }
+  }
+
+  static async #startOnce(options: MeshOptions): Promise<Mesh> {
     const ports = {} as Record<ServiceName, number>;
     for (const name of serviceNames) ports[name] = options.ports?.[name] ?? (await freePort());
     const adminPorts = {} as Record<StageName, number>;
