@@ -1,7 +1,6 @@
 import type { Event } from '../lib/contract/loadContract.js';
-import { LinkSender } from '../lib/flow/LinkSender.js';
 import { LinkClosedError, LinkResetError } from '../lib/flow/linkErrors.js';
-import type { LinkCredentials } from '../lib/security/linkCredentials.js';
+import type { Downstream } from '../lib/stage/Downstream.js';
 import { endFailed, startSendSpan, type Context } from '../lib/telemetry/batchSpans.js';
 import type { StageClock } from '../lib/telemetry/StageClock.js';
 
@@ -33,7 +32,7 @@ const drainWindowMs = 5_000;
  * it is confirmed only when the source acknowledges its events are in the intake.
  */
 export class IntakeClient {
-  readonly sender: LinkSender;
+
   #reserved = 0;
   readonly #queue: Submission[] = [];
   readonly #awaitingAck: AwaitingAck[] = [];
@@ -41,12 +40,8 @@ export class IntakeClient {
   readonly #acked: Array<{ at: number; events: number }> = [];
   #lastAck = 0;
 
-  /** `clock`: back-pressured while the link has no credit to take a request, busy while requests await the source. */
-  constructor(sourceAddress: string, sender: string, credentials?: LinkCredentials, private readonly clock?: StageClock) {
-    this.sender = new LinkSender({
-      target: sourceAddress, link: 'gateway->source', sender,
-      credentials: credentials?.client, channelOptions: credentials?.channelOptions,
-    });
+  /** `sender`: the link to the source (or a router over its replicas). `clock`: back-pressured while it has no credit to take a request, busy while requests await the source. */
+  constructor(readonly sender: Downstream, private readonly clock?: StageClock) {
     this.sender.on('ack', ({ generation, offset }: { generation: number; offset: number }) => {
       this.#acknowledged(generation, offset);
       this.#updateClock();

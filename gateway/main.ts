@@ -6,6 +6,7 @@ import { readApiKeys } from '../lib/security/apiKeys.js';
 import { readLinkCredentials } from '../lib/security/linkCredentials.js';
 import { RateLimiter, anonymousCaller, readRateLimit } from '../lib/security/RateLimiter.js';
 import { runService } from '../lib/service/runService.js';
+import { openDownstream, readRouting } from '../lib/stage/openDownstream.js';
 import { createPool, isPermanentPostgresError } from '../lib/storage/postgres.js';
 import { loadDashboard } from './dashboardFiles.js';
 import { EdgeTraffic } from './EdgeTraffic.js';
@@ -19,7 +20,7 @@ const defaultAdminAddresses: Record<StageName, string> = { source: '127.0.0.1:91
 await runService('gateway', async (env, kit) => {
   const port = env.integer('GATEWAY_PORT', 8080, { min: 0, max: 65_535 });
   const host = env.string('GATEWAY_HOST', '127.0.0.1');
-  const sourceAddress = env.address('SOURCE_ADDR', '127.0.0.1:50051');
+  const sourceAddress = env.addresses('SOURCE_ADDR', '127.0.0.1:50051');
   const databaseUrl = env.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/mesh', ['postgres:', 'postgresql:']);
   const limits = {
     maxBodyBytes: env.integer('MAX_BODY_BYTES', 1024 * 1024, { min: 1024, max: 64 * 1024 * 1024 }),
@@ -33,6 +34,7 @@ await runService('gateway', async (env, kit) => {
   const keyring = new ApiKeyring(readApiKeys(env));
   const rateLimit = readRateLimit(env);
   const linkCredentials = readLinkCredentials(env);
+  const routing = readRouting(env);
   env.done();
 
   const log = createLogger('gateway');
@@ -41,7 +43,7 @@ await runService('gateway', async (env, kit) => {
   const rateLimiter = rateLimit && new RateLimiter(rateLimit, keyring.enabled ? keyring.names : [anonymousCaller]);
 
   const pool = createPool(databaseUrl, { max: 4, applicationName: 'mesh-gateway' });
-  const intake = new IntakeClient(sourceAddress, 'gateway', linkCredentials, kit.pressure.clock);
+  const intake = new IntakeClient(openDownstream('gateway', { target: sourceAddress, link: 'gateway->source' }, { credentials: linkCredentials, routing }), kit.pressure.clock);
   kit.pressure.watchOutbound(intake.sender);
   const edge = new EdgeTraffic(kit.metrics, kit.pressure);
   const pressure = new MeshPressure(kit.pressure, kit.metrics, edge, kit.faults, admins);

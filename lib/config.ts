@@ -48,6 +48,18 @@ export class Environment {
     return text;
   }
 
+  /** host:port[,host:port...]: the replicas of a stage (a name may also resolve to several). */
+  addresses(name: string, fallback: string): string {
+    const text = this.string(name, fallback);
+    const entries = text.split(',').map((entry) => entry.trim());
+    const valid = entries.every((entry) => {
+      const match = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(entry);
+      return match !== null && Number(match[2]) <= 65_535;
+    });
+    if (!valid) return this.#problem(name, `must be host:port, or several separated by commas, got "${text}"`, fallback);
+    return entries.join(',');
+  }
+
   url(name: string, fallback: string, protocols: string[]): string {
     const text = this.string(name, fallback);
     try {

@@ -27,3 +27,10 @@ test('a service with invalid configuration exits at start-up with status 2, nami
   assert.match(result.stderr, /SINK_DELAY_MS must be an integer, got "slow"/);
   assert.match(result.stderr, /LISTEN_ADDR must be host:port, got "nowhere"/);
 });
+
+test('a stage\'s address may list its replicas, each host:port, and a malformed entry is named', () => {
+  const env = new Environment({ JOIN_ADDR: 'join-a:50053, join-b:50053', SINK_ADDR: 'sink:50054,sink' });
+  assert.equal(env.addresses('JOIN_ADDR', 'x:1'), 'join-a:50053,join-b:50053');
+  env.addresses('SINK_ADDR', 'x:1');
+  assert.throws(() => env.done(), /SINK_ADDR must be host:port, or several separated by commas, got "sink:50054,sink"/);
+});

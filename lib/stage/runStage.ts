@@ -11,6 +11,7 @@ import {
 } from '../telemetry/batchSpans.js';
 import type { HopPressure } from '../telemetry/HopPressure.js';
 import type { Downstream } from './Downstream.js';
+import { openDownstream, type RoutingSettings } from './openDownstream.js';
 import type { Inbound } from './Inbound.js';
 import { InboundLinks } from './InboundLinks.js';
 import { Semaphore } from './Semaphore.js';
@@ -32,6 +33,8 @@ export interface StageDefinition {
   pressure: HopPressure;
   /** gRPC health and reflection, served beside the links. */
   health?: ServiceHealth;
+  /** How batches are spread over the replicas of the next stage. */
+  routing?: RoutingSettings;
   /** In the decoupled mode: the topics that replace the links in and out. */
   topics?: Topics | undefined;
   /**
@@ -75,7 +78,7 @@ export async function runStage(definition: StageDefinition): Promise<RunningStag
   const port = await bindServer(server, definition.listen, definition.credentials?.server);
   const { topics } = definition;
   const inbound: Inbound = topics ? await topics.reader(definition.name) : links;
-  const sender = definition.downstream && openDownstream(definition.name, definition.downstream, definition.credentials, topics);
+  const sender = definition.downstream && openDownstream(definition.name, definition.downstream, { credentials: definition.credentials, topics, routing: definition.routing });
 
   const { pressure } = definition;
   pressure.watchInbound(inbound);
@@ -256,13 +259,4 @@ export async function runStage(definition: StageDefinition): Promise<RunningStag
       topics?.close();
     },
   };
-}
-
-/** The link to the next hop, or in the decoupled mode the next hop's topic. */
-export function openDownstream(sender: string, downstream: { target: string; link: string }, credentials: LinkCredentials | undefined, topics: Topics | undefined): Downstream {
-  if (topics) return topics.writer(downstream.link);
-  return new LinkSender({
-    target: downstream.target, link: downstream.link, sender,
-    credentials: credentials?.client, channelOptions: credentials?.channelOptions,
-  });
 }

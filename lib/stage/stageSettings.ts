@@ -3,10 +3,11 @@ import { readLinkCredentials } from '../security/linkCredentials.js';
 import type { ServiceKit } from '../service/runService.js';
 import { isPermanentRedisError } from '../storage/redis.js';
 import { readMeshMode, unlimitedCredit, type MeshMode } from './meshMode.js';
+import { readRouting } from './openDownstream.js';
 import type { StageDefinition } from './runStage.js';
 import { Topics } from './topics/Topics.js';
 
-export type StageSettings = Pick<StageDefinition, 'listen' | 'receiver' | 'concurrency' | 'credentials' | 'topics' | 'pressure' | 'health'> & { mode: MeshMode };
+export type StageSettings = Pick<StageDefinition, 'listen' | 'receiver' | 'concurrency' | 'credentials' | 'topics' | 'pressure' | 'health' | 'routing'> & { mode: MeshMode };
 
 /**
  * The settings every hop reads the same way: where it listens, its link limits, its concurrency,
@@ -26,6 +27,7 @@ export function stageSettings(env: Environment, kit: ServiceKit, defaultListen: 
     topics,
     pressure: kit.pressure,
     health: kit.health,
+    routing: readRouting(env),
     listen: env.address('LISTEN_ADDR', defaultListen),
     receiver: {
       capacity: env.integer('LINK_CAPACITY', mode === 'naive' ? unlimitedCredit : 4096, { min: 1, max: unlimitedCredit }),

@@ -6,7 +6,7 @@ import { InvalidProfile, ProfileStore } from './ProfileStore.js';
 
 await runService('enrichment', async (env, kit) => {
   const settings = stageSettings(env, kit, '127.0.0.1:50052');
-  const joinAddress = env.address('JOIN_ADDR', '127.0.0.1:50053');
+  const joinAddress = env.addresses('JOIN_ADDR', '127.0.0.1:50053');
   const redisUrl = env.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']);
   const keyPrefix = env.string('REDIS_KEY_PREFIX', 'mesh:');
   const mode = env.oneOf('ENRICHMENT_BREAKER_MODE', ['hold', 'degrade'] as const, 'hold');

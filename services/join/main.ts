@@ -6,7 +6,7 @@ import { ProductCatalog } from './ProductCatalog.js';
 
 await runService('join', async (env, kit) => {
   const settings = stageSettings(env, kit, '127.0.0.1:50053');
-  const sinkAddress = env.address('SINK_ADDR', '127.0.0.1:50054');
+  const sinkAddress = env.addresses('SINK_ADDR', '127.0.0.1:50054');
   const databaseUrl = env.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/mesh', ['postgres:', 'postgresql:']);
   const cache = {
     maxEntries: env.integer('PRODUCT_CACHE_ENTRIES', 100_000, { min: 1, max: 10_000_000 }),

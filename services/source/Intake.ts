@@ -102,6 +102,22 @@ export class Intake {
     return toEntries(reply);
   }
 
+  /**
+   * Takes over the entries that another source read and has left unacknowledged for `minIdleMs`
+   * (it died, or lost its link for good): they become this consumer's pending entries, which its
+   * replay re-delivers. Returns how many it took.
+   */
+  async claimIdle(minIdleMs: number): Promise<number> {
+    let claimed = 0;
+    let cursor = '0-0';
+    do {
+      const [next, entries] = await this.breaker.hold('XAUTOCLAIM', () => this.redis.xautoclaim(this.key, this.group, this.consumer, minIdleMs, cursor, 'COUNT', 500, 'JUSTID') as Promise<[string, string[]]>);
+      claimed += entries.length;
+      cursor = next;
+    } while (cursor !== '0-0');
+    return claimed;
+  }
+
   /** Acknowledged end to end: gone from the group and from the stream. */
   async remove(ids: string[]): Promise<void> {
     await this.breaker.hold('XACK XDEL', async () => {

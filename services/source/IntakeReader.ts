@@ -46,9 +46,23 @@ export class IntakeReader {
     return this.#inFlight.reduce((sum, batch) => sum + batch.ids.length, 0);
   }
 
-  async run(maxBatchEvents: number, blockMs: number, signal: AbortSignal): Promise<void> {
+  /**
+   * Entries another source left pending this long are taken over and re-delivered (several sources
+   * share the intake); `claimIdleMs` is far above any time an entry spends in flight through a mesh
+   * whose links are bounded, so a live source's entries are not taken from under it.
+   */
+  async run(maxBatchEvents: number, blockMs: number, signal: AbortSignal, claimIdleMs = 60_000): Promise<void> {
     let lastReadEmpty = false;
+    let nextClaimAt = Date.now() + claimIdleMs / 4;
     while (!signal.aborted) {
+      if (Date.now() >= nextClaimAt) {
+        nextClaimAt = Date.now() + claimIdleMs / 4;
+        const claimed = await this.intake.claimIdle(claimIdleMs);
+        if (claimed > 0) {
+          log.warn('took over entries another source left pending; re-delivering them', { claimed });
+          this.#replayFrom = '0';
+        }
+      }
       const creditWaitFromMs = this.downstream.stats().availableCredit > 0 ? undefined : Date.now();
       if (creditWaitFromMs !== undefined) this.clock.enter('backpressured');
       const credit = await untilAborted(this.downstream.waitForCredit(), signal);

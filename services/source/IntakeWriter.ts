@@ -17,6 +17,16 @@ export class IntakeWriter {
 
   get length(): number { return this.#length; }
 
+  /**
+   * The intake's length as Redis counts it: with several sources sharing the intake, each sees
+   * the others' appends and removals only this way, so the bound holds across them to within what
+   * they append between two readings.
+   */
+  resync(length: number): void {
+    this.#length = length;
+    if (length < this.maxLength) this.removed(0);
+  }
+
   /** Entries left the intake (acknowledged end to end). */
   removed(count: number): void {
     this.#length -= count;

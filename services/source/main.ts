@@ -2,7 +2,7 @@ import { bindServer, createFlowServer } from '../../lib/flow/FlowServer.js';
 import { runService } from '../../lib/service/runService.js';
 import { InboundLinks } from '../../lib/stage/InboundLinks.js';
 import { unlimitedCredit } from '../../lib/stage/meshMode.js';
-import { openDownstream } from '../../lib/stage/runStage.js';
+import { openDownstream } from '../../lib/stage/openDownstream.js';
 import { stageSettings } from '../../lib/stage/stageSettings.js';
 import { createRedis, intakeStreamKey, isPermanentRedisError, redisReady } from '../../lib/storage/redis.js';
 import { Intake } from './Intake.js';
@@ -11,13 +11,15 @@ import { IntakeWriter } from './IntakeWriter.js';
 
 await runService('source', async (env, kit) => {
   const settings = stageSettings(env, kit, '127.0.0.1:50051');
-  const enrichmentAddress = env.address('ENRICHMENT_ADDR', '127.0.0.1:50052');
+  const enrichmentAddress = env.addresses('ENRICHMENT_ADDR', '127.0.0.1:50052');
   const redisUrl = env.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']);
   const keyPrefix = env.string('REDIS_KEY_PREFIX', 'mesh:');
   // About a second of the mesh's throughput on this machine: a deeper intake adds queueing latency (Little's law), not throughput.
   // Only the flow mode bounds the intake; the others take whatever comes, as pipelines without demand do.
   const maxIntakeLength = env.integer('INTAKE_MAX_LENGTH', settings.mode === 'flow' ? 20_000 : unlimitedCredit, { min: 1, max: unlimitedCredit });
+  // Unique per source when several share the intake (the pod's name, say).
   const consumer = env.string('SOURCE_CONSUMER', 'source-1');
+  const claimIdleMs = env.integer('SOURCE_CLAIM_IDLE_MS', 60_000, { min: 1_000, max: 86_400_000 });
   const breaker = kit.breaker('redis', isPermanentRedisError);
   env.done();
 
@@ -32,7 +34,7 @@ await runService('source', async (env, kit) => {
   kit.health.addTo(server);
   const port = await bindServer(server, settings.listen, settings.credentials?.server);
   const writer = new IntakeWriter(intake, inbound, maxIntakeLength, await intake.length());
-  const downstream = openDownstream(consumer, { target: enrichmentAddress, link: 'source->enrichment' }, settings.credentials, settings.topics);
+  const downstream = openDownstream(consumer, { target: enrichmentAddress, link: 'source->enrichment' }, settings);
   const reader = new IntakeReader(intake, downstream, (count) => writer.removed(count), kit.pressure.clock);
   kit.pressure.watchInbound(inbound);
   kit.pressure.watchOutbound(downstream);
@@ -40,13 +42,16 @@ await runService('source', async (env, kit) => {
   kit.pressure.watchIntake(() => intakeFigures);
   // Read once a second for the figures; a failed read keeps the last ones.
   const figuresTimer = setInterval(() => {
-    intake.figures().then(({ length, pending }) => Object.assign(intakeFigures, { length, pending, lag: Math.max(length - pending, 0) }), () => undefined);
+    intake.figures().then(({ length, pending }) => {
+      Object.assign(intakeFigures, { length, pending, lag: Math.max(length - pending, 0) });
+      writer.resync(length);
+    }, () => undefined);
   }, 1_000);
 
   const stopping = new AbortController();
   const running = Promise.all([
     writer.run(settings.receiver.maxBatchEvents, stopping.signal),
-    reader.run(settings.receiver.maxBatchEvents, 1_000, stopping.signal),
+    reader.run(settings.receiver.maxBatchEvents, 1_000, stopping.signal, claimIdleMs),
   ]);
   running.catch((error: unknown) => {
     if (stopping.signal.aborted) return;

@@ -33,12 +33,23 @@ export interface MeshOptions {
   serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
   /** Another implementation of a service: its compiled script, relative to the project's compiled root (e.g. examples/plain-enrichment/main.js). */
   replace?: Partial<Record<ServiceName, string>>;
+  /** Replicas of a stage (default 1): each on ports of its own, all of them in the upstream's *_ADDR list. */
+  replicas?: Partial<Record<StageName, number>>;
+  /** Environment for one replica (0-based) of a stage, after everything else. */
+  replicaEnv?: Partial<Record<StageName, Record<number, Record<string, string>>>>;
   onLine?: (service: ServiceName, line: string) => void;
 }
 
 /** The five services of the mesh as separate processes, wired to each other by address. */
 export class Mesh {
-  private constructor(readonly services: Record<ServiceName, ServiceProcess>, readonly ports: Record<ServiceName, number>, readonly adminPorts: Record<StageName, number>) {}
+  private constructor(
+    /** The first replica of each stage, and the gateway. */
+    readonly services: Record<ServiceName, ServiceProcess>,
+    readonly ports: Record<ServiceName, number>,
+    readonly adminPorts: Record<StageName, number>,
+    /** Every replica of each stage. */
+    readonly replicas: Record<StageName, Array<{ process: ServiceProcess; port: number; adminPort: number }>>,
+  ) {}
 
   /**
    * Starts the five services. A free port is found by binding it and letting it go, so another
@@ -59,7 +70,12 @@ export class Mesh {
     for (const name of serviceNames) ports[name] = options.ports?.[name] ?? (await freePort());
     const adminPorts = {} as Record<StageName, number>;
     for (const name of stageNames) adminPorts[name] = options.adminPorts?.[name] ?? (await freePort());
-    const address = (name: ServiceName) => `127.0.0.1:${ports[name]}`;
+    const replicaPorts = {} as Record<StageName, Array<{ port: number; adminPort: number }>>;
+    for (const name of stageNames) {
+      replicaPorts[name] = [{ port: ports[name], adminPort: adminPorts[name] }];
+      for (let replica = 1; replica < (options.replicas?.[name] ?? 1); replica += 1) replicaPorts[name].push({ port: await freePort(), adminPort: await freePort() });
+    }
+    const address = (name: ServiceName) => name === 'gateway' ? `127.0.0.1:${ports[name]}` : replicaPorts[name].map(({ port }) => `127.0.0.1:${port}`).join(',');
     const adminAddress = (name: StageName) => `127.0.0.1:${adminPorts[name]}`;
     const common: Record<string, string> = {
       ...(process.env as Record<string, string>),
@@ -77,14 +93,31 @@ export class Mesh {
       SINK_ADMIN_ADDR: adminAddress('sink'),
       ...options.env,
     };
-    const services = {} as Record<ServiceName, ServiceProcess>;
-    for (const name of serviceNames) {
-      const env = { ...common, ...(name === 'gateway' ? {} : { LISTEN_ADDR: address(name), ADMIN_ADDR: adminAddress(name) }), ...options.serviceEnv?.[name] };
-      services[name] = new ServiceProcess(name, path.join(compiledRoot, options.replace?.[name] ?? scripts[name]), env, options.onLine as (service: string, line: string) => void);
+    const script = (name: ServiceName) => path.join(compiledRoot, options.replace?.[name] ?? scripts[name]);
+    const onLine = options.onLine as (service: string, line: string) => void;
+    const replicas = {} as Mesh['replicas'];
+    for (const name of stageNames) {
+      replicas[name] = replicaPorts[name].map(({ port, adminPort }, index) => ({
+        port,
+        adminPort,
+        process: new ServiceProcess(name, script(name), {
+          ...common,
+          LISTEN_ADDR: `127.0.0.1:${port}`,
+          ADMIN_ADDR: `127.0.0.1:${adminPort}`,
+          ...(name === 'source' ? { SOURCE_CONSUMER: `source-${index + 1}` } : {}),
+          ...options.serviceEnv?.[name],
+          ...options.replicaEnv?.[name]?.[index],
+        }, onLine),
+      }));
     }
-    const mesh = new Mesh(services, ports, adminPorts);
+    const services = {
+      ...Object.fromEntries(stageNames.map((name) => [name, replicas[name][0]!.process])),
+      gateway: new ServiceProcess('gateway', script('gateway'), { ...common, ...options.serviceEnv?.gateway }, onLine),
+    } as Record<ServiceName, ServiceProcess>;
+    const mesh = new Mesh(services, ports, adminPorts, replicas);
     try {
-      for (const name of serviceNames) await services[name].start();
+      for (const name of stageNames.slice().reverse()) for (const replica of replicas[name]) await replica.process.start();
+      await services.gateway.start();
       await mesh.waitUntilReady();
     } catch (error) {
       await mesh.stop();
@@ -113,7 +146,8 @@ export class Mesh {
 
   /** Stops every service, the edge first, each given time to finish what it holds. */
   async stop(): Promise<void> {
-    for (const name of [...serviceNames].reverse()) await this.services[name].stop('SIGTERM');
+    await this.services.gateway.stop('SIGTERM');
+    for (const name of stageNames) for (const replica of this.replicas[name]) await replica.process.stop('SIGTERM');
   }
 }
 
