@@ -4,6 +4,7 @@ const benchmarks: Record<string, (args: string[]) => Promise<void>> = {
   mesh: async (args) => (await import('./mesh/meshBenchmark.js')).runMeshBenchmark(args),
   soak: async (args) => (await import('./soak/soakBenchmark.js')).runSoakBenchmark(args),
   burst: async (args) => (await import('./burst/burstBenchmark.js')).runBurstBenchmark(args),
+  replicas: async (args) => (await import('./replicas/replicasBenchmark.js')).runReplicasBenchmark(args),
 };
 
 const [name, ...args] = process.argv.slice(2);

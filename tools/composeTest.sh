@@ -20,7 +20,8 @@ say "stand-ins for the images no registry gives us"
 "$tools/stand-ins.sh" docker-compose.yml >&2
 say "building and starting the mesh"
 started=$(date +%s)
-compose up -d --build >&2
+# Two replicas of enrichment and join (docker-compose 1.x ignores deploy.replicas): their upstreams find both by name.
+compose up -d --build --scale enrichment=2 --scale join=2 >&2
 
 say "waiting for the gateway to be ready (its link to the source open)"
 for _ in $(seq 1 180); do
@@ -53,6 +54,12 @@ pressure=$(curl -fsS "$gateway/v1/pressure")
 up=$(node -e 'console.log(JSON.parse(process.argv[1]).hops.filter((hop) => hop.up).map((hop) => hop.name).join(","))' "$pressure")
 say "hops up in /v1/pressure: ${up}"
 [ "$up" = "gateway,source,enrichment,join,sink" ] || fail "not every hop reports its pressure"
+
+for stage in enrichment join; do
+  replicas=$(compose logs --no-color "$stage" | grep -c 'upstream link opened' || true)
+  say "${stage}: ${replicas} replicas opened an upstream link"
+  [ "$replicas" -ge 2 ] || fail "the upstream of ${stage} did not open a link to each of its replicas"
+done
 
 sleep 6 # the exporters' last batches
 report=$(curl -fsS "$jaeger/api/traces?service=sink&limit=50" | node -e '

@@ -13,7 +13,7 @@ export interface SeededMesh {
   dispose(): Promise<void>;
 }
 
-export interface SeededMeshOptions extends Pick<MeshOptions, 'env' | 'serviceEnv' | 'onLine'> {
+export interface SeededMeshOptions extends Pick<MeshOptions, 'env' | 'serviceEnv' | 'onLine' | 'replicas' | 'replicaEnv'> {
   users: number;
   products: number;
 }
@@ -44,6 +44,8 @@ export async function startSeededMesh(options: SeededMeshOptions): Promise<Seede
       keyPrefix: keys.prefix,
       env: { LOG_LEVEL: 'warn', OTEL_SDK_DISABLED: 'true', ...options.env },
       serviceEnv: options.serviceEnv,
+      replicas: options.replicas,
+      replicaEnv: options.replicaEnv,
       onLine: options.onLine,
     });
   } catch (error) {

@@ -5,6 +5,7 @@ import { unlimitedCredit } from '../../lib/stage/meshMode.js';
 import { openDownstream } from '../../lib/stage/openDownstream.js';
 import { stageSettings } from '../../lib/stage/stageSettings.js';
 import { createRedis, intakeStreamKey, isPermanentRedisError, redisReady } from '../../lib/storage/redis.js';
+import { hostname } from 'node:os';
 import { Intake } from './Intake.js';
 import { IntakeReader } from './IntakeReader.js';
 import { IntakeWriter } from './IntakeWriter.js';
@@ -17,8 +18,8 @@ await runService('source', async (env, kit) => {
   // About a second of the mesh's throughput on this machine: a deeper intake adds queueing latency (Little's law), not throughput.
   // Only the flow mode bounds the intake; the others take whatever comes, as pipelines without demand do.
   const maxIntakeLength = env.integer('INTAKE_MAX_LENGTH', settings.mode === 'flow' ? 20_000 : unlimitedCredit, { min: 1, max: unlimitedCredit });
-  // Unique per source when several share the intake (the pod's name, say).
-  const consumer = env.string('SOURCE_CONSUMER', 'source-1');
+  // Unique per source when several share the intake: the host's name unless told (a container's or pod's is its own).
+  const consumer = env.string('SOURCE_CONSUMER', `source-${hostname()}`);
   const claimIdleMs = env.integer('SOURCE_CLAIM_IDLE_MS', 60_000, { min: 1_000, max: 86_400_000 });
   const breaker = kit.breaker('redis', isPermanentRedisError);
   env.done();

@@ -58,6 +58,7 @@ test('the Compose file publishes only the gateway and Jaeger\'s UI, limits every
     }
   }
   assert.deepEqual(compose.services.loadgen!.profiles, ['demo']);
+  for (const stage of ['enrichment', 'join']) assert.ok((compose.services[stage] as { deploy?: { replicas: number } }).deploy!.replicas >= 2, `${stage} runs replicas`);
   assert.deepEqual(compose.services.redis!.command, ['redis-server', '--appendonly', 'yes']);
   assert.ok(compose.services.postgres!.environment && JSON.stringify(compose.services.postgres).includes('./deploy/sql:/docker-entrypoint-initdb.d'));
 });
@@ -90,6 +91,8 @@ test('the Kubernetes manifests parse, name only files that exist, and give every
   for (const [variable, address] of Object.entries({ ...peerAddresses, ...adminAddresses })) assert.equal(config[variable], address, variable);
   for (const stage of stageNames) {
     const service = find('Service', stage)!;
+    assert.equal(service.spec.clusterIP, 'None', `${stage}'s name resolves to every replica`);
+    assert.ok(find('Deployment', stage)!.spec.replicas >= 2, `${stage} runs replicas`);
     assert.deepEqual(service.spec.ports.map((port: { port: number }) => port.port), [defaultPorts[stage], defaultAdminPorts[stage]]);
     const container = find('Deployment', stage)!.spec.template.spec.containers[0];
     assert.deepEqual(container.command, ['node', `dist/services/${stage}/main.js`]);
