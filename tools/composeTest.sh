@@ -56,9 +56,9 @@ say "hops up in /v1/pressure: ${up}"
 [ "$up" = "gateway,source,enrichment,join,sink" ] || fail "not every hop reports its pressure"
 
 for stage in enrichment join; do
-  replicas=$(compose logs --no-color "$stage" | grep -c 'upstream link opened' || true)
-  say "${stage}: ${replicas} replicas opened an upstream link"
-  [ "$replicas" -ge 2 ] || fail "the upstream of ${stage} did not open a link to each of its replicas"
+  links=$(compose logs --no-color "$stage" | grep -c 'upstream link opened' || true)
+  say "${stage}: its 2 replicas opened ${links} upstream links in all"
+  [ "$links" -ge 2 ] || fail "the upstream of ${stage} did not open a link to each of its replicas"
 done
 
 sleep 6 # the exporters' last batches
