@@ -31,6 +31,13 @@ function router(targets: string, routing: Routing, extra: Partial<ConstructorPar
   return new LinkRouter({ targets, routing, link: 'a->b', sender: 'a', ...extra });
 }
 
+/** Waits (up to 5 s) until `value()` equals `expected`, and asserts it. */
+async function eventually(value: () => number, expected: number, message: string): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (value() !== expected && Date.now() < deadline) await sleep(10);
+  assert.equal(value(), expected, message);
+}
+
 async function untilConnected(linkRouter: LinkRouter, replicas: number): Promise<void> {
   while (linkRouter.stats().capacity < replicas * 100) await sleep(10);
 }
@@ -43,9 +50,8 @@ describe('LinkRouter: one logical link over a link to every replica', () => {
     t.after(() => { void links.close(); fast.receiver.stop(); stuck.receiver.stop(); });
     await untilConnected(links, 2);
     for (let i = 0; i < 40; i += 1) await links.send(makeEvents(10));
-    await sleep(50);
-    assert.equal(stuck.received, 100, 'the stuck replica got exactly what it granted');
-    assert.equal(fast.received, 300);
+    await eventually(() => fast.received, 300, 'the fast replica got the rest');
+    await eventually(() => stuck.received, 100, 'the stuck replica got exactly what it granted');
   });
 
   test('round-robin sends to each replica in turn, so the one that holds everything stalls the stream', async (t) => {
@@ -97,8 +103,7 @@ describe('LinkRouter: one logical link over a link to every replica', () => {
     const before = healthy.received;
     const next = await links.send(makeEvents(10));
     assert.deepEqual([next.generation, next.offset], [2, 0], 'a new generation, offsets from 0');
-    await sleep(50);
-    assert.equal(healthy.received, before + 10);
+    await eventually(() => healthy.received, before + 10, 'the healthy replica took the next batch');
   });
 
   test('a name that resolves to several addresses is a replica each, and replicas that join or leave are picked up without a restart', async (t) => {
@@ -115,7 +120,6 @@ describe('LinkRouter: one logical link over a link to every replica', () => {
     addresses = ['127.0.0.2'];
     while (links.replicas.length > 1) await sleep(10);
     await links.send(makeEvents(10));
-    await sleep(50);
-    assert.equal(second.received, 10, 'what is sent after the first replica left goes to the one that stays');
+    await eventually(() => second.received, 10, 'what is sent after the first replica left goes to the one that stays');
   });
 });
