@@ -28,7 +28,8 @@ async function waitFor<T>(what: string, timeoutMs: number, read: () => Promise<T
 
 test('the dashboard shows the five hops and the hop upstream of a slowed sink turning back-pressured', { timeout: 120_000 }, async (t) => {
   assert.ok(existsSync(chromiumPath), `this test drives Debian's Chromium at ${chromiumPath}, which is missing: install it with "apt-get install chromium"`);
-  const run = await startMeshUnderTest({ env: { FAULT_SWITCHES: 'on' } });
+  // Small links and intake, so the slowed sink backs the mesh up within seconds.
+  const run = await startMeshUnderTest({ env: { FAULT_SWITCHES: 'on', LINK_CAPACITY: '400', MAX_BATCH_EVENTS: '100', INTAKE_MAX_LENGTH: '2000' } });
   const gatewayUrl = run.mesh.gatewayUrl;
   const faultsNow = async () => ((await (await fetch(`${gatewayUrl}/v1/pressure`)).json()) as { faults: typeof noFaults }).faults;
   const load = sustainedLoad(gatewayUrl, `dashboard-${randomBytes(4).toString('hex')}`, { clients: 4, batch: 200 });
@@ -63,11 +64,11 @@ test('the dashboard shows the five hops and the hop upstream of a slowed sink tu
     t.diagnostic(`join under load, before the sink is slowed: ${before}`);
     assert.match((await page.locator('[data-hop="source"] .intake').textContent()) ?? '', /^[\d,]+ \/ [\d,]+$/, 'the source shows its intake length / capacity');
 
-    await page.fill('#fault-slow-sink-ms', '400');
+    await page.fill('#fault-slow-sink-ms', '1000');
     await page.check('#fault-slow-sink');
     const slowed = await waitFor('join shown as back-pressured once the sink is slow', 30_000, joinPressure, (pressure) => pressure === 'backpressured');
     assert.equal(slowed, 'backpressured');
-    assert.equal((await faultsNow()).slow_sink_ms, 400, 'the page set the slow sink on the services');
+    assert.equal((await faultsNow()).slow_sink_ms, 1000, 'the page set the slow sink on the services');
     assert.equal(await page.locator('#faults-message').textContent(), '', 'no error next to the fault switches');
     await mkdir(path.join(repoRoot, 'test-output'), { recursive: true });
     await page.screenshot({ path: path.join(repoRoot, 'test-output', 'dashboard.png'), fullPage: true });
