@@ -32,7 +32,6 @@ const drainWindowMs = 5_000;
  * it is confirmed only when the source acknowledges its events are in the intake.
  */
 export class IntakeClient {
-
   #reserved = 0;
   readonly #queue: Submission[] = [];
   readonly #awaitingAck: AwaitingAck[] = [];

@@ -4,7 +4,7 @@ import type { Registry } from 'prom-client';
 import type { Breaker } from '../lib/breaker.js';
 import { FaultSettingsError } from '../lib/faults.js';
 import { createLogger } from '../lib/log.js';
-import { readJson } from '../lib/service/adminServer.js';
+import { readJson, reply } from '../lib/service/jsonHttp.js';
 import type { ApiKeyring } from '../lib/security/ApiKeyring.js';
 import { anonymousCaller, type RateLimiter } from '../lib/security/RateLimiter.js';
 import { endRequestSpan, startRequestSpan, type Context } from '../lib/telemetry/batchSpans.js';
@@ -207,10 +207,4 @@ function readBody(request: IncomingMessage, maxBytes: number): Promise<string> {
     request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     request.on('error', reject);
   });
-}
-
-function reply(response: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
-  response.end(text);
 }

@@ -3,8 +3,7 @@ import { once } from 'node:events';
 import type { Registry } from 'prom-client';
 import { FaultSettingsError, type FaultSwitches } from '../faults.js';
 import type { HopPressure } from '../telemetry/HopPressure.js';
-
-const maxBodyBytes = 4096;
+import { readJson, reply } from './jsonHttp.js';
 
 export interface AdminApi {
   pressure: HopPressure;
@@ -63,26 +62,4 @@ export async function listenAdmin(handler: (request: IncomingMessage, response: 
   await once(server, 'listening');
   const bound = server.address();
   return { server, address: `${host}:${typeof bound === 'object' && bound ? bound.port : port}` };
-}
-
-/** The request's JSON body (at most 4 KiB), or the error to answer 400 with. */
-export async function readJson(request: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBodyBytes) return new Error(`the body is larger than ${maxBodyBytes} bytes`);
-    chunks.push(chunk);
-  }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch {
-    return new Error('the body is not valid JSON');
-  }
-}
-
-export function reply(response: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
-  response.end(text);
 }

@@ -1,13 +1,12 @@
 import type { Event, Event__Output } from '../contract/loadContract.js';
 import { bindServer, createFlowServer, type FlowServerOptions } from '../flow/FlowServer.js';
 import type { Delivery } from '../flow/LinkReceiver.js';
-import { LinkSender } from '../flow/LinkSender.js';
 import { LinkResetError } from '../flow/linkErrors.js';
 import { createLogger } from '../log.js';
 import type { LinkCredentials } from '../security/linkCredentials.js';
 import type { ServiceHealth } from '../service/ServiceHealth.js';
 import {
-  contextOf, endFailed, recordCreditWait, startProcessSpan, startSendSpan, type Context, type Span,
+  contextOf, endFailed, recordCreditWait, startProcessSpan, startSendSpan, type Context,
 } from '../telemetry/batchSpans.js';
 import type { HopPressure } from '../telemetry/HopPressure.js';
 import type { Downstream } from './Downstream.js';
@@ -56,7 +55,7 @@ export interface RunningStage {
   stop(): Promise<void>;
 }
 
-interface Output { delivery: Delivery; result: Promise<Event[]>; span: Span; context: Context }
+interface Output { delivery: Delivery; result: Promise<Event[]>; context: Context }
 interface PendingAck { generation: number; end: number; delivery: Delivery }
 
 /**
@@ -198,7 +197,7 @@ export async function runStage(definition: StageDefinition): Promise<RunningStag
       });
       const result = processBatch(delivery.events, context);
       result.then(() => span.end(), (error: unknown) => endFailed(span, error)); // and observed, in order, by the send loop
-      outputs.push({ delivery, result, span, context });
+      outputs.push({ delivery, result, context });
       wakeSendLoop?.();
     }
   }

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { bindServer, createFlowServer } from '../../lib/flow/FlowServer.js';
 import { runService } from '../../lib/service/runService.js';
 import { InboundLinks } from '../../lib/stage/InboundLinks.js';
@@ -5,7 +6,6 @@ import { unlimitedCredit } from '../../lib/stage/meshMode.js';
 import { openDownstream } from '../../lib/stage/openDownstream.js';
 import { stageSettings } from '../../lib/stage/stageSettings.js';
 import { createRedis, intakeStreamKey, isPermanentRedisError, redisReady } from '../../lib/storage/redis.js';
-import { hostname } from 'node:os';
 import { Intake } from './Intake.js';
 import { IntakeReader } from './IntakeReader.js';
 import { IntakeWriter } from './IntakeWriter.js';

@@ -23,7 +23,6 @@ type BufferReply = Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null;
 export class TopicReader implements Inbound {
   #taken = 0;
   #entriesRead = 0;
-  #offset = 0;
   /** Entries in the topic (each a batch), as last read. */
   #length = 0;
   #replayFrom: string | undefined = '0';
@@ -98,8 +97,8 @@ export class TopicReader implements Inbound {
       taken.push(next);
       events += next.batch.events.length;
     }
-    const offset = this.#offset;
-    this.#offset += events;
+    // One reader is one link: its offsets are the events taken so far.
+    const offset = this.#taken;
     this.#taken += events;
     this.#entriesRead += taken.length;
     const ids = taken.map((entry) => entry.id);
