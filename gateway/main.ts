@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import { once } from 'node:events';
+import { maxFieldBytes } from '../lib/contract/eventRules.js';
 import { createLogger } from '../lib/log.js';
 import { ApiKeyring } from '../lib/security/ApiKeyring.js';
 import { readApiKeys } from '../lib/security/apiKeys.js';
@@ -25,7 +26,7 @@ await runService('gateway', async (env, kit) => {
   const limits = {
     maxBodyBytes: env.integer('MAX_BODY_BYTES', 1024 * 1024, { min: 1024, max: 64 * 1024 * 1024 }),
     maxEvents: env.integer('MAX_EVENTS_PER_REQUEST', 1000, { min: 1, max: 100_000 }),
-    maxFieldLength: env.integer('MAX_FIELD_LENGTH', 128, { min: 1, max: 10_000 }),
+    maxFieldBytes: env.integer('MAX_FIELD_BYTES', 128, { min: 1, max: maxFieldBytes }),
   };
   const admins = Object.fromEntries(stageNames.map((stage) => [stage, env.address(`${stage.toUpperCase()}_ADMIN_ADDR`, defaultAdminAddresses[stage])])) as Record<StageName, string>;
   const pressureIntervalMs = env.integer('PRESSURE_INTERVAL_MS', 1_000, { min: 100, max: 60_000 });

@@ -1,12 +1,12 @@
 import type { Event } from '../lib/contract/loadContract.js';
-
-export const eventKinds = ['view', 'click', 'cart', 'purchase'] as const;
+import { isEventKind, isEventTime, isPrice, kindRule, textProblem } from '../lib/contract/eventRules.js';
 
 export interface EventError { index: number; field?: string; reason: string }
 
 export interface ParseLimits {
   maxEvents: number;
-  maxFieldLength: number;
+  /** The most UTF-8 bytes of an id, user id or item id (at most the contract's maxFieldBytes). */
+  maxFieldBytes: number;
 }
 
 export type Parsed =
@@ -75,29 +75,26 @@ function toEvent(value: unknown, index: number, limits: ParseLimits, errors: Eve
   const record = value as Record<string, unknown>;
   const before = errors.length;
   const text = (field: string): string => {
-    const field_value = record[field];
-    if (typeof field_value !== 'string' || field_value.length === 0) errors.push({ index, field, reason: 'required, a non-empty string' });
-    else if (field_value.length > limits.maxFieldLength) errors.push({ index, field, reason: `longer than ${limits.maxFieldLength} characters` });
-    else if (/[\u0000-\u001f]/.test(field_value)) errors.push({ index, field, reason: 'contains control characters' });
-    else return field_value;
-    return '';
+    const reason = textProblem(record[field], limits.maxFieldBytes);
+    if (reason) errors.push({ index, field, reason });
+    return reason ? '' : record[field] as string;
   };
   const id = text('id');
   const userId = text('user_id');
   const itemId = text('item_id');
   const kind = record.kind;
-  if (!eventKinds.includes(kind as (typeof eventKinds)[number])) errors.push({ index, field: 'kind', reason: `one of ${eventKinds.join(', ')}` });
+  if (!isEventKind(kind)) errors.push({ index, field: 'kind', reason: kindRule });
   const eventTimeMs = toEpochMs(record.event_time);
   if (eventTimeMs === undefined) errors.push({ index, field: 'event_time', reason: 'required, an RFC 3339 timestamp or milliseconds since the epoch' });
   const price = record.price_cents;
-  if (typeof price !== 'number' || !Number.isSafeInteger(price) || price < 0) errors.push({ index, field: 'price_cents', reason: 'required, an integer >= 0' });
+  if (!isPrice(price)) errors.push({ index, field: 'price_cents', reason: 'required, an integer >= 0' });
   if (errors.length > before) return undefined;
   return { id, userId, itemId, kind: kind as string, eventTimeMs, priceCents: price as number };
 }
 
 function toEpochMs(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isSafeInteger(value) && value > 0 ? value : undefined;
+  if (typeof value === 'number') return isEventTime(value) ? value : undefined;
   if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}T/.test(value)) return undefined;
   const ms = Date.parse(value);
-  return Number.isNaN(ms) ? undefined : ms;
+  return isEventTime(ms) ? ms : undefined;
 }

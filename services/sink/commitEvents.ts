@@ -1,16 +1,13 @@
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
+import { eventRejection, textProblem } from '../../lib/contract/eventRules.js';
 import type { Event__Output } from '../../lib/contract/loadContract.js';
 
 export interface DeadLetter { eventId: string; stage: string; reason: string; payload: string }
 
 /** Why the sink cannot write an event, or undefined if it can. */
 export function rejectionReason(event: Event__Output): string | undefined {
-  if (!event.id) return 'missing id';
-  if (!event.userId || !event.itemId || !event.kind) return 'missing user, item or kind';
-  if (!Number.isFinite(event.eventTimeMs) || event.eventTimeMs <= 0) return 'invalid event time';
-  if (!Number.isSafeInteger(event.priceCents) || event.priceCents < 0) return 'invalid price';
-  if (!event.product?.found) return `unknown product ${event.itemId}`;
-  return undefined;
+  return eventRejection(event) ?? (event.product?.found ? undefined : `unknown product ${event.itemId}`);
 }
 
 // One statement, so one round trip and one transaction: the events that were
@@ -48,11 +45,20 @@ const deadlockDetected = '40P01';
 // Postgres stores no NUL character in text or jsonb: a dead letter must be storable whatever made it one.
 const withoutNul = (text: string) => text.replaceAll('\u0000', '\uFFFD');
 
+const maxReasonLength = 1_000;
+
+/** The key a dead letter is stored under: an id that breaks the rules (too long for the index, say) is stored by its digest. */
+export function deadLetterId(event: Event__Output): string {
+  if (!event.id) return withoutNul(`intake:${event.intakeId.slice(0, 64)}`);
+  if (textProblem(event.id) === undefined) return event.id;
+  return `sha256:${createHash('sha256').update(event.id).digest('hex')}`;
+}
+
 function deadLetter(event: Event__Output, stage: string, reason: string): DeadLetter {
   return {
-    eventId: withoutNul(event.id || `intake:${event.intakeId}`),
-    stage,
-    reason: withoutNul(reason),
+    eventId: deadLetterId(event),
+    stage: withoutNul(stage.slice(0, 64)),
+    reason: withoutNul(reason.length > maxReasonLength ? `${reason.slice(0, maxReasonLength)}…` : reason),
     // JSON writes a NUL as the escape \u0000, which jsonb refuses as well.
     payload: JSON.stringify({ ...event, deadLetter: undefined }).replaceAll('\\u0000', '\\ufffd'),
   };

@@ -1,6 +1,14 @@
+import { eventRejection } from '../../lib/contract/eventRules.js';
+import type { Event__Output } from '../../lib/contract/loadContract.js';
 import type { InboundLinks } from '../../lib/stage/InboundLinks.js';
 import { carrierOf, contextOf, endFailed, startProcessSpan } from '../../lib/telemetry/batchSpans.js';
 import type { Intake } from './Intake.js';
+
+/** The upstream may be someone else's gateway: an event that breaks the rules goes on as a dead letter of the source. */
+function refusal(event: Event__Output) {
+  const reason = eventRejection(event);
+  return reason ? { stage: 'source', reason } : null;
+}
 
 /**
  * Gateway → intake. Takes from the gateway's links only while the intake has
@@ -51,7 +59,7 @@ export class IntakeWriter {
       const acceptedAtMs = Date.now();
       const { span, context } = startProcessSpan('source', contextOf(delivery.traceContext), { link: delivery.link, events: delivery.events.length });
       try {
-        const events = delivery.events.map((event) => ({ ...event, acceptedAtMs: event.acceptedAtMs || acceptedAtMs }));
+        const events = delivery.events.map((event) => ({ ...event, acceptedAtMs: event.acceptedAtMs || acceptedAtMs, deadLetter: event.deadLetter ?? refusal(event) }));
         await this.intake.append(events, carrierOf(span), context);
         span.end();
       } catch (error) {

@@ -28,7 +28,7 @@ class FakeIntake {
 
 async function startGateway(keyring: ApiKeyring, rateLimiter: RateLimiter | undefined, intake: FakeIntake): Promise<{ server: Server; url: string }> {
   const server = createServer(createHttpApi({
-    maxBodyBytes: 1 << 20, maxEvents: 1000, maxFieldLength: 128,
+    maxBodyBytes: 1 << 20, maxEvents: 1000, maxFieldBytes: 128,
     intake: intake as unknown as IntakeClient, pool: undefined as unknown as pg.Pool, databaseBreaker: undefined as unknown as Breaker,
     keyring, rateLimiter,
     edge: new EdgeTraffic(new Registry()), pressure: undefined as unknown as MeshPressure, pressureStream: undefined as unknown as PressureStream, dashboard: new Map(),

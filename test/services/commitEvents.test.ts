@@ -46,7 +46,7 @@ describe('the sink commit', () => {
     const dead = await pool.query('SELECT event_id, stage, reason FROM dead_letters ORDER BY event_id');
     assert.deepEqual(dead.rows, [
       { event_id: 'd1', stage: 'sink', reason: 'unknown product item-9' },
-      { event_id: 'd2', stage: 'sink', reason: 'invalid price' },
+      { event_id: 'd2', stage: 'sink', reason: 'invalid price_cents: an integer >= 0' },
     ]);
   });
 
