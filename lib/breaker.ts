@@ -31,6 +31,29 @@ export function breakerSettings(env: Environment, dependency: string): BreakerSe
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
+/**
+ * A call failed while its dependency answered a probe: the trouble is in what
+ * the call carried (one batch's data), not in the dependency. It does not
+ * count towards opening the breaker, and `hold` gives such a call up after a
+ * few attempts, so no single batch can hold a stage while the dependency
+ * serves everyone else.
+ */
+export class DataFailure extends Error {
+  constructor(readonly dependency: string, cause: unknown) {
+    super(`${dependency} refused this batch while answering other work: ${describe(cause)}`, { cause });
+    this.name = 'DataFailure';
+  }
+}
+
+/** Attempts `hold` makes of a call that keeps failing while its dependency answers probes. */
+const dataFailureAttempts = 3;
+
+function describe(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  return typeof code === 'string' ? `${message} (${code})` : message;
+}
+
 const databaseSystems: Record<string, 'redis' | 'postgresql'> = { redis: 'redis', postgres: 'postgresql' };
 
 /**
@@ -47,14 +70,19 @@ export class Breaker {
    * from a failure of the dependency: the first says nothing about its health,
    * so it neither counts towards opening the breaker nor is retried by `hold`.
    */
+  /**
+   * `probe` is a trivial call to the dependency (`SELECT 1`, `PING`): when a call fails and the
+   * probe answers, the failure is the call's own (DataFailure).
+   */
   constructor(
     readonly dependency: string,
     private readonly settings: BreakerSettings,
     private readonly isPermanent: (error: unknown) => boolean = () => false,
     private readonly faults?: FaultSwitches,
+    private readonly probe?: () => Promise<unknown>,
   ) {
     this.#circuit = new CircuitBreaker((call: () => Promise<unknown>) => call(), {
-      errorFilter: (error: unknown) => isPermanent(error),
+      errorFilter: (error: unknown) => isPermanent(error) || error instanceof DataFailure,
       timeout: settings.timeoutMs,
       errorThresholdPercentage: settings.errorThresholdPercentage,
       resetTimeout: settings.resetTimeoutMs,
@@ -101,7 +129,15 @@ export class Breaker {
    */
   fire<T>(operation: string, call: () => Promise<T>, trace?: Context): Promise<T> {
     const system = databaseSystems[this.dependency];
-    const guarded = this.faults ? async () => { await this.faults!.beforeCall(this.dependency); return call(); } : call;
+    const guarded = async () => {
+      await this.faults?.beforeCall(this.dependency);
+      try {
+        return await call();
+      } catch (error) {
+        if (!this.isPermanent(error) && await this.#answersProbe()) throw new DataFailure(this.dependency, error);
+        throw error;
+      }
+    };
     const fire = () => this.#circuit.fire(guarded) as Promise<T>;
     return system ? withDependencySpan(system, operation, this.state, trace, fire) : fire();
   }
@@ -112,12 +148,14 @@ export class Breaker {
    * broken dependency sees the probes, not a retry storm; `signal` gives up.
    */
   async hold<T>(operation: string, call: () => Promise<T>, { signal, trace }: { signal?: AbortSignal; trace?: Context } = {}): Promise<T> {
-    for (let failures = 0; ; failures += 1) {
+    for (let failures = 0, refusals = 0; ; failures += 1) {
       signal?.throwIfAborted();
       try {
         return await this.fire(operation, call, trace);
       } catch (error) {
         if (this.isPermanent(error)) throw error;
+        if (error instanceof DataFailure && (refusals += 1) >= dataFailureAttempts) throw error;
+        if (failures === 0 || error instanceof DataFailure) log.warn('call failed; holding', { dependency: this.dependency, operation, error: describe(error) });
         if (this.#circuit.opened) await this.#stateChange(signal);
         else await sleep(Math.min(1_000, 20 * 2 ** Math.min(failures, 6)) * Math.random(), undefined, { signal });
       }
@@ -126,6 +164,18 @@ export class Breaker {
 
   shutdown(): void {
     this.#circuit.shutdown();
+  }
+
+  /** Whether the dependency answers a trivial call now, through the fault switches as every call goes. */
+  async #answersProbe(): Promise<boolean> {
+    if (!this.probe) return false;
+    try {
+      await this.faults?.beforeCall(this.dependency);
+      await Promise.race([this.probe(), sleep(this.settings.timeoutMs, undefined, { ref: false }).then(() => { throw new Error('probe timed out'); })]);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   #stateChange(signal?: AbortSignal): Promise<void> {

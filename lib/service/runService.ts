@@ -21,8 +21,11 @@ export interface ServiceKit {
   faults: FaultSwitches;
   /** gRPC health (NOT_SERVING while a breaker is open or the service drains) and reflection, for a service's gRPC server. */
   health: ServiceHealth;
-  /** A breaker for `dependency` (redis, postgres), configured by BREAKER_<DEPENDENCY>_*, reported and subject to the fault switches. */
-  breaker(dependency: 'redis' | 'postgres', isPermanent: (error: unknown) => boolean): Breaker;
+  /**
+   * A breaker for `dependency` (redis, postgres), configured by BREAKER_<DEPENDENCY>_*, reported and subject to the
+   * fault switches; `probe` (a trivial call) tells a batch the dependency refuses from a dependency that is down.
+   */
+  breaker(dependency: 'redis' | 'postgres', isPermanent: (error: unknown) => boolean, probe?: () => Promise<unknown>): Breaker;
   metrics: ReturnType<typeof createMetricsRegistry>;
 }
 
@@ -52,8 +55,8 @@ export async function runService(name: string, start: (env: Environment, kit: Se
   const health = new ServiceHealth();
   const kit: ServiceKit = {
     pressure, faults, metrics, health,
-    breaker(dependency, isPermanent) {
-      const breaker = new Breaker(dependency, breakerSettings(env, dependency), isPermanent, faults);
+    breaker(dependency, isPermanent, probe) {
+      const breaker = new Breaker(dependency, breakerSettings(env, dependency), isPermanent, faults, probe);
       pressure.watchBreaker(breaker);
       health.watch(breaker);
       return breaker;

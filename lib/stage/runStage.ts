@@ -1,3 +1,4 @@
+import { eventRejection } from '../contract/eventRules.js';
 import type { Event, Event__Output } from '../contract/loadContract.js';
 import { bindServer, createFlowServer, type FlowServerOptions } from '../flow/FlowServer.js';
 import type { Delivery } from '../flow/LinkReceiver.js';
@@ -42,8 +43,12 @@ export interface StageDefinition {
    * dependency is unavailable; it marks an event it cannot process with
    * `deadLetter`, or throws, and the runtime finds the event that made it throw.
    * `trace` is the batch's span: the parent of the spans of its Redis and Postgres calls.
+   * `signal` aborts when the stage stops and its grace period is over: a batch still held
+   * then is given up (its upstream re-delivers it).
    */
-  process(events: Event__Output[], trace: Context): Promise<Event[]>;
+  process(events: Event__Output[], trace: Context, signal: AbortSignal): Promise<Event[]>;
+  /** How long stop() lets batches in hand finish before it gives them up; default 5 s. */
+  stopGraceMs?: number;
 }
 
 export interface RunningStage {
@@ -85,6 +90,7 @@ export async function runStage(definition: StageDefinition): Promise<RunningStag
 
   const slots = new Semaphore(definition.concurrency);
   const stopping = new AbortController();
+  const givingUp = new AbortController();
   const outputs: Output[] = [];
   const pendingAcks: PendingAck[] = [];
   let reserved = 0;
@@ -110,11 +116,16 @@ export async function runStage(definition: StageDefinition): Promise<RunningStag
       if (head.generation === generation) head.delivery.acknowledge();
     }
   });
-  sender?.on('reset', ({ generation, unacknowledged }: { generation: number; unacknowledged: number }) => {
+  sender?.on('reset', ({ generation, unacknowledged, details }: { generation: number; unacknowledged: number; details: string }) => {
     for (let i = pendingAcks.length - 1; i >= 0; i -= 1) if (pendingAcks[i]!.generation <= generation) pendingAcks.splice(i, 1);
-    log.warn('downstream link reset; resetting upstream links so the intake re-delivers', { unacknowledged });
-    inbound.resetAll(`downstream link ${definition.downstream!.link} reset`);
     signalBudget();
+    // A link that lost nothing (it flapped before carrying events, or everything was acknowledged) costs upstream no re-delivery.
+    if (unacknowledged === 0) {
+      log.warn('downstream link reset with nothing unacknowledged', { link: definition.downstream!.link, status: details });
+      return;
+    }
+    log.warn('downstream link reset; resetting upstream links so the intake re-delivers', { link: definition.downstream!.link, status: details, unacknowledged });
+    inbound.resetAll(`downstream link ${definition.downstream!.link} reset`);
   });
 
   /** Events this stage may take now: what downstream has granted and is not yet spoken for. */
@@ -134,12 +145,24 @@ export async function runStage(definition: StageDefinition): Promise<RunningStag
     }
   }
 
-  /** Dead letters pass through a hop untouched, except the sink, which writes them. */
+  /**
+   * Dead letters pass through a hop untouched, except the sink, which writes them (and checks
+   * what it writes). An event that breaks the contract's rules becomes one here: the hop in
+   * front may be someone else's program.
+   */
   async function processBatch(events: Event__Output[], trace: Context): Promise<Event[]> {
-    if (!sender || !events.some((event) => event.deadLetter)) return processIsolating(events, trace);
-    const live = events.filter((event) => !event.deadLetter);
+    if (!sender) return processIsolating(events, trace);
+    const live: Event__Output[] = [];
+    const passed: Event[] = [];
+    for (const event of events) {
+      const reason = event.deadLetter ? undefined : eventRejection(event);
+      if (event.deadLetter) passed.push(event);
+      else if (reason) passed.push({ ...event, deadLetter: { stage: definition.name, reason } });
+      else live.push(event);
+    }
+    if (passed.length === 0) return processIsolating(events, trace);
     const processed = live.length > 0 ? await processIsolating(live, trace) : [];
-    return [...processed, ...events.filter((event) => event.deadLetter)];
+    return [...processed, ...passed];
   }
 
   /**
@@ -149,8 +172,9 @@ export async function runStage(definition: StageDefinition): Promise<RunningStag
    */
   async function processIsolating(events: Event__Output[], trace: Context): Promise<Event[]> {
     try {
-      return await definition.process(events, trace);
+      return await definition.process(events, trace, givingUp.signal);
     } catch (error) {
+      if (givingUp.signal.aborted) throw error;
       if (events.length > 1) {
         const half = Math.ceil(events.length / 2);
         return [...(await processIsolating(events.slice(0, half), trace)), ...(await processIsolating(events.slice(half), trace))];
@@ -159,7 +183,7 @@ export async function runStage(definition: StageDefinition): Promise<RunningStag
       log.warn('poison pill dead-lettered', { eventId: events[0]!.id, reason });
       const dead = { ...events[0]!, deadLetter: { stage: definition.name, reason } };
       if (sender) return [dead];
-      return definition.process([dead], trace).catch((unrecordable: unknown) => {
+      return definition.process([dead], trace, givingUp.signal).catch((unrecordable: unknown) => {
         // Not even storable as a dead letter: the log is its only record, and the stream goes on.
         log.error('poison pill could not be dead-lettered; dropped', { eventId: dead.id, reason, error: String(unrecordable) });
         return [];
@@ -224,7 +248,10 @@ export async function runStage(definition: StageDefinition): Promise<RunningStag
           pendingAcks.push({ generation: sent.generation, end: sent.offset + sent.count, delivery });
         }
       } catch (error) {
-        if (!(error instanceof LinkResetError)) {
+        if (error instanceof LinkResetError) {
+          // Sent on a connection that is gone: its upstream link re-delivers it (a no-op if the reset already ended that link).
+          delivery.reject(`downstream link ${sender!.link} reset`);
+        } else {
           log.error('batch failed; its link is reset so upstream re-delivers it', { link: delivery.link, error: String(error) });
           delivery.reject(`${definition.name} failed a batch`);
         }
@@ -249,8 +276,10 @@ export async function runStage(definition: StageDefinition): Promise<RunningStag
       stopping.abort();
       signalBudget();
       wakeSendLoop?.();
+      const grace = setTimeout(() => givingUp.abort(new Error(`${definition.name} stopping`)), definition.stopGraceMs ?? 5_000);
       await pumping;
       await passing;
+      clearTimeout(grace);
       // Close waits, up to its timeout, for downstream to acknowledge what it holds; those acks reach upstream first.
       await sender?.close('stage stopping');
       inbound.resetAll(`${definition.name} stopping`);

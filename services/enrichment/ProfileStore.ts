@@ -22,13 +22,13 @@ export class ProfileStore {
    * breaker to let a probe through) or, in degrade mode, answers at once with
    * every profile marked degraded.
    */
-  async lookup(userIds: string[], trace?: Context): Promise<Map<string, Profile | InvalidProfile>> {
+  async lookup(userIds: string[], { trace, signal }: { trace?: Context; signal?: AbortSignal } = {}): Promise<Map<string, Profile | InvalidProfile>> {
     const unique = [...new Set(userIds)];
     const keys = unique.map((id) => profileKey(this.keyPrefix, id));
     const fetch = () => this.redis.mget(keys);
     let values: Array<string | null>;
     if (this.mode === 'hold') {
-      values = await this.breaker.hold('MGET', fetch, { trace });
+      values = await this.breaker.hold('MGET', fetch, { trace, signal });
     } else {
       try {
         values = await this.breaker.fire('MGET', fetch, trace);

@@ -10,10 +10,10 @@ await runService('enrichment', async (env, kit) => {
   const redisUrl = env.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']);
   const keyPrefix = env.string('REDIS_KEY_PREFIX', 'mesh:');
   const mode = env.oneOf('ENRICHMENT_BREAKER_MODE', ['hold', 'degrade'] as const, 'hold');
-  const breaker = kit.breaker('redis', isPermanentRedisError);
   env.done();
 
   const redis = createRedis(redisUrl, { name: 'mesh-enrichment' });
+  const breaker = kit.breaker('redis', isPermanentRedisError, () => redis.ping());
   // Started before Redis is up, it still starts, and holds until Redis answers.
   await redisReady(redis).catch(() => undefined);
   const profiles = new ProfileStore(redis, keyPrefix, breaker, mode);
@@ -21,8 +21,8 @@ await runService('enrichment', async (env, kit) => {
     ...settings,
     name: 'enrichment',
     downstream: { target: joinAddress, link: 'enrichment->join' },
-    async process(events, trace) {
-      const found = await profiles.lookup(events.map((event) => event.userId), trace);
+    async process(events, trace, signal) {
+      const found = await profiles.lookup(events.map((event) => event.userId), { trace, signal });
       return events.map((event) => {
         const profile = found.get(event.userId)!;
         if (profile instanceof InvalidProfile) return { ...event, deadLetter: { stage: 'enrichment', reason: `${profile.reason} (user ${event.userId})` } };

@@ -10,19 +10,20 @@ await runService('join', async (env, kit) => {
   const databaseUrl = env.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/mesh', ['postgres:', 'postgresql:']);
   const cache = {
     maxEntries: env.integer('PRODUCT_CACHE_ENTRIES', 100_000, { min: 1, max: 10_000_000 }),
+    maxBytes: env.integer('PRODUCT_CACHE_BYTES', 32 * 1024 * 1024, { min: 64 * 1024, max: 4 * 1024 * 1024 * 1024 }),
     ttlMs: env.integer('PRODUCT_CACHE_TTL_MS', 60_000, { min: 1, max: 86_400_000 }),
   };
-  const breaker = kit.breaker('postgres', isPermanentPostgresError);
   env.done();
 
-  const pool = createPool(databaseUrl, { max: settings.concurrency, applicationName: 'mesh-join' });
+  const pool = createPool(databaseUrl, { max: settings.concurrency + 1, applicationName: 'mesh-join' });
+  const breaker = kit.breaker('postgres', isPermanentPostgresError, () => pool.query('SELECT 1'));
   const catalog = new ProductCatalog(pool, breaker, cache);
   const stage = await runStage({
     ...settings,
     name: 'join',
     downstream: { target: sinkAddress, link: 'join->sink' },
-    async process(events, trace) {
-      const products = await catalog.lookup(events.map((event) => event.itemId), trace);
+    async process(events, trace, signal) {
+      const products = await catalog.lookup(events.map((event) => event.itemId), { trace, signal });
       return events.map((event) => ({ ...event, product: products.get(event.itemId)! }));
     },
   });

@@ -8,17 +8,18 @@ import { commitEvents } from './commitEvents.js';
 await runService('sink', async (env, kit) => {
   const settings = stageSettings(env, kit, '127.0.0.1:50054');
   const databaseUrl = env.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/mesh', ['postgres:', 'postgresql:']);
-  const breaker = kit.breaker('postgres', isPermanentPostgresError);
   env.done();
 
+  // One connection beyond the batches in flight: the probe that tells a refused batch from a server that is down.
   const pool = createPool(databaseUrl, { max: settings.concurrency + 1, applicationName: 'mesh-sink' });
+  const breaker = kit.breaker('postgres', isPermanentPostgresError, () => pool.query('SELECT 1'));
   await applyMigrations(pool);
   const stage = await runStage({
     ...settings,
     name: 'sink',
-    async process(events, trace) {
+    async process(events, trace, signal) {
       await kit.faults.slowSink();
-      await breaker.hold('INSERT events', () => commitEvents(pool, events), { trace });
+      await breaker.hold('INSERT events', () => commitEvents(pool, events), { trace, signal });
       return [];
     },
   });
