@@ -21,7 +21,7 @@ after(() => database.drop());
 
 test('the join looks a batch up in one query, then from its bounded cache until the TTL passes; unknown products are cached too', async () => {
   const breaker = new Breaker('postgres', { timeoutMs: 5_000, errorThresholdPercentage: 50, resetTimeoutMs: 1_000, volumeThreshold: 5 });
-  const catalog = new ProductCatalog(pool, breaker, { maxEntries: 5, ttlMs: 300 });
+  const catalog = new ProductCatalog(pool, breaker, { maxEntries: 5, maxBytes: 1024 * 1024, ttlMs: 300 });
   const item2 = await pool.query("SELECT name FROM products WHERE id = 'item-2'");
   const before = queries;
   const first = await catalog.lookup(['item-1', 'item-2', 'item-1', 'item-404']);
