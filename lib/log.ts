@@ -2,6 +2,11 @@
 const levels = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const;
 export type LogLevel = keyof typeof levels;
 
+/** A field's string is cut here: names, reasons and errors often come from a peer. */
+const maxStringLength = 1_024;
+/** A record is never longer than this; past it only its first fields are kept. */
+export const maxLineBytes = 4_096;
+
 function thresholdFromEnvironment(): number {
   const name = (process.env.LOG_LEVEL ?? 'info') as LogLevel;
   return levels[name] ?? levels.info;
@@ -14,11 +19,23 @@ export interface Logger {
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
+const cutStrings = (_key: string, value: unknown) =>
+  typeof value === 'string' && value.length > maxStringLength ? `${value.slice(0, maxStringLength)}… (${value.length} characters)` : value;
+
+/** The record as one line of at most `maxLineBytes` bytes. */
+export function formatRecord(record: Record<string, unknown>): string {
+  const line = JSON.stringify(record, cutStrings);
+  if (line.length * 3 <= maxLineBytes || Buffer.byteLength(line) <= maxLineBytes) return line;
+  const { time, level, component, message } = record;
+  const short = JSON.stringify({ time, level, component, message: String(message).slice(0, 256), truncated: `${Buffer.byteLength(line)} bytes` });
+  return Buffer.byteLength(short) <= maxLineBytes ? short : JSON.stringify({ time, level, component, truncated: true });
+}
+
 export function createLogger(component: string): Logger {
   const threshold = thresholdFromEnvironment();
   const write = (level: LogLevel, message: string, fields?: Record<string, unknown>) => {
     if (levels[level] < threshold) return;
-    process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level, component, message, ...fields })}\n`);
+    process.stderr.write(`${formatRecord({ time: new Date().toISOString(), level, component, message, ...fields })}\n`);
   };
   return {
     debug: (message, fields) => write('debug', message, fields),
