@@ -77,8 +77,9 @@ async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>
 }
 
 // SQLSTATE classes that describe the statement or its data, not the server: data exceptions,
-// integrity violations, syntax or access rules, invalid SQL routine, external routine.
-const permanentClasses = new Set(['22', '23', '42', '2F', '38', '39']);
+// integrity violations, syntax or access rules, invalid SQL routine, external routine, program limits
+// (a key too large for its index, say).
+const permanentClasses = new Set(['22', '23', '42', '2F', '38', '39', '54']);
 
 /** A failure retrying cannot fix (the data is wrong), as opposed to a server or network one. */
 export function isPermanentPostgresError(error: unknown): boolean {
