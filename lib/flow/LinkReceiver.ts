@@ -1,12 +1,16 @@
 import { EventEmitter } from 'node:events';
 import { status, type ServerDuplexStream } from '@grpc/grpc-js';
-import { PROTOCOL_VERSION, type Downstream, type Event__Output, type Upstream__Output } from '../contract/loadContract.js';
+import { PROTOCOL_VERSION, flowService, type Downstream, type Event__Output, type Upstream__Output } from '../contract/loadContract.js';
 import { createLogger } from '../log.js';
 import { AckTracker } from './AckTracker.js';
 import { ProtocolError, failedPrecondition, invalidArgument, resourceExhausted } from './ProtocolError.js';
 import { ReceiveWindow } from './ReceiveWindow.js';
 
 const log = createLogger('flow.receiver');
+const decodeFrame = flowService.Exchange.requestDeserialize as (bytes: Buffer) => Upstream__Output;
+
+/** The most UTF-8 bytes of the link and sender names an Open may carry. */
+export const maxNameBytes = 256;
 
 export interface LinkReceiverOptions {
   /** The name this side announces in Opened. */
@@ -26,6 +30,9 @@ export interface LinkReceiverOptions {
   /** How long a new call may wait before its Open. */
   openTimeoutMs?: number;
 }
+
+/** The call of one link: frames arrive as bytes, decoded here so that an undecodable one is a contract breach like any other. */
+export type LinkCall = ServerDuplexStream<Buffer, Downstream>;
 
 /** A run of consecutive events of one link, handed to the consumer; acknowledge it once it is done downstream. */
 export interface Delivery {
@@ -77,8 +84,9 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
   #resolveClosed!: (end: LinkEnd) => void;
 
   constructor(
-    private readonly call: ServerDuplexStream<Upstream__Output, Downstream>,
+    private readonly call: LinkCall,
     private readonly options: LinkReceiverOptions,
+    /** Called on a valid Open, before Opened is sent; it refuses the link by throwing a ProtocolError. */
     private readonly onOpen: (link: LinkReceiver) => void,
   ) {
     super();
@@ -86,7 +94,7 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
     this.#acks = new AckTracker(options.maxUnacknowledgedDeliveries ?? 1024);
     this.closed = new Promise((resolve) => { this.#resolveClosed = resolve; });
     this.#openTimer = setTimeout(() => this.#fail(new ProtocolError(status.DEADLINE_EXCEEDED, `no Open within ${options.openTimeoutMs ?? 10_000} ms`)), options.openTimeoutMs ?? 10_000);
-    call.on('data', (frame: Upstream__Output) => this.#onFrame(frame));
+    call.on('data', (bytes: Buffer) => this.#onBytes(bytes));
     // A cancelled call also ends its readable side, just before 'cancelled': look a turn later to tell the two apart.
     call.on('end', () => setImmediate(() => this.#beginClosing()));
     call.on('cancelled', () => this.#end({ reason: 'cancelled' }));
@@ -131,6 +139,11 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
    */
   reset(details: string): void {
     this.#end({ reason: 'failed', code: status.UNAVAILABLE, details }, () => this.call.emit('error', { code: status.UNAVAILABLE, details }));
+  }
+
+  /** Ends the link with `error`'s status, as a breach of the contract would. */
+  refuse(error: ProtocolError): void {
+    this.#fail(error);
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Delivery> {
@@ -184,9 +197,10 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
     };
   }
 
-  #onFrame(frame: Upstream__Output): void {
+  #onBytes(bytes: Buffer): void {
     if (this.#state === 'ended') return;
     try {
+      const frame = decodeFrame(bytes);
       switch (frame.frame) {
         case 'open': return this.#onOpen(frame.open!);
         case 'batch': return this.#onBatch(frame.batch!);
@@ -194,8 +208,7 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
         default: throw invalidArgument('a frame must carry open, batch or close');
       }
     } catch (error) {
-      if (!(error instanceof ProtocolError)) throw error;
-      this.#fail(error);
+      this.#fail(error instanceof ProtocolError ? error : invalidArgument(`undecodable frame: ${String(error)}`));
     }
   }
 
@@ -205,9 +218,13 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
       throw failedPrecondition(`protocol version ${open.protocolVersion} is not supported; this receiver speaks ${PROTOCOL_VERSION}`);
     }
     if (!open.link) throw invalidArgument('Open must name the link');
+    if (Buffer.byteLength(open.link) > maxNameBytes || Buffer.byteLength(open.sender) > maxNameBytes) {
+      throw invalidArgument(`link and sender names are at most ${maxNameBytes} bytes`);
+    }
     clearTimeout(this.#openTimer);
     this.name = open.link;
     this.sender = open.sender;
+    this.onOpen(this);
     this.#state = 'open';
     this.#write({
       opened: {
@@ -218,7 +235,6 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
       },
     });
     this.#write({ credit: { events: this.window.openingGrant() } });
-    this.onOpen(this);
   }
 
   #onBatch(batch: NonNullable<Upstream__Output['batch']>): void {

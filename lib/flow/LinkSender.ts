@@ -15,7 +15,7 @@ import { EventTooLargeError, LinkClosedError, LinkResetError } from './linkError
 const log = createLogger('flow.sender');
 const exchangePath = flowService.Exchange.path;
 const encodeFrame = flowService.Exchange.requestSerialize;
-const decodeFrame = flowService.Exchange.responseDeserialize;
+const decodeFrame = flowService.Exchange.responseDeserialize as (bytes: Buffer) => Downstream__Output;
 
 export interface LinkSenderOptions {
   /** host:port of the receiver. */
@@ -31,6 +31,12 @@ export interface LinkSenderOptions {
   openTimeoutMs?: number;
   /** How long close() waits for the receiver's last acknowledgements. */
   closeTimeoutMs?: number;
+  /**
+   * How long a connection must stay open before the reconnect backoff starts
+   * again from its shortest delay: a receiver that answers Opened and then
+   * fails must not be redialled in a storm.
+   */
+  healthyAfterMs?: number;
 }
 
 export interface SendResult {
@@ -64,6 +70,7 @@ export interface SenderStats {
 class Connection {
   readonly window = new CreditWindow();
   opened: Opened__Output | undefined;
+  openedAtMs = 0;
   capacity = 0;
   sent = 0;
   acknowledged = 0;
@@ -74,7 +81,7 @@ class Connection {
   readonly ended: Promise<LinkResetError>;
   resolveEnded!: (error: LinkResetError) => void;
 
-  constructor(readonly generation: number, readonly call: grpc.ClientDuplexStream<Buffer, Downstream__Output>) {
+  constructor(readonly generation: number, readonly call: grpc.ClientDuplexStream<Buffer, Buffer>) {
     this.ended = new Promise((resolve) => { this.resolveEnded = resolve; });
   }
 
@@ -212,35 +219,34 @@ export class LinkSender extends EventEmitter {
   async #maintainConnection(): Promise<void> {
     let failures = 0;
     while (!this.#stopping.signal.aborted) {
-      const opened = await this.#runConnection();
+      const openForMs = await this.#runConnection();
       if (this.#stopping.signal.aborted) break;
-      failures = opened ? 0 : failures + 1;
+      failures = openForMs >= (this.options.healthyAfterMs ?? 10_000) ? 0 : failures + 1;
       const delay = reconnectDelay(failures, this.options.backoff ?? defaultBackoff);
       await sleep(delay, undefined, { signal: this.#stopping.signal }).catch(() => undefined);
     }
   }
 
-  /** Runs one Exchange call to its end; resolves with whether it was ever open. */
-  #runConnection(): Promise<boolean> {
-    const call = this.#client.makeBidiStreamRequest<Buffer, Downstream__Output>(exchangePath, (frame) => frame, decodeFrame);
+  /** Runs one Exchange call to its end; resolves with how long it was open (-1: never). */
+  #runConnection(): Promise<number> {
+    const call = this.#client.makeBidiStreamRequest<Buffer, Buffer>(exchangePath, (frame) => frame, (bytes) => bytes);
     const connection = new Connection(++this.#generation, call);
     const openTimeoutMs = this.options.openTimeoutMs ?? 10_000;
     connection.openTimer = setTimeout(() => {
       this.#breach(connection, new ProtocolError(grpc.status.DEADLINE_EXCEEDED, `no Opened within ${openTimeoutMs} ms`));
     }, openTimeoutMs);
-    call.on('data', (frame: Downstream__Output) => {
+    call.on('data', (bytes: Buffer) => {
       if (connection.endedBy) return;
       try {
-        this.#onFrame(connection, frame);
+        this.#onFrame(connection, decodeFrame(bytes));
       } catch (error) {
-        if (!(error instanceof ProtocolError)) throw error;
-        this.#breach(connection, error);
+        this.#breach(connection, error instanceof ProtocolError ? error : invalidArgument(`undecodable frame: ${String(error)}`));
       }
     });
     call.on('status', (status: grpc.StatusObject) => this.#finish(connection, `${grpc.status[status.code]}: ${status.details}`));
     call.on('error', (error: grpc.ServiceError) => this.#finish(connection, `${grpc.status[error.code] ?? 'ERROR'}: ${error.details ?? error.message}`));
     call.write(encodeFrame({ open: { link: this.options.link, sender: this.options.sender, protocolVersion: PROTOCOL_VERSION } }));
-    return connection.ended.then(() => connection.opened !== undefined);
+    return connection.ended.then(() => (connection.opened ? performance.now() - connection.openedAtMs : -1));
   }
 
   /** The call is over, for whatever reason: wake whoever waits on it and report what it left unacknowledged. */
@@ -267,6 +273,7 @@ export class LinkSender extends EventEmitter {
         if (opened.maxBatchEvents < 1 || opened.maxBatchBytes < 1) throw invalidArgument('Opened must announce positive batch limits');
         clearTimeout(connection.openTimer);
         connection.opened = opened;
+        connection.openedAtMs = performance.now();
         this.#connection = connection;
         for (const waiter of this.#openWaiters.splice(0)) waiter.resolve(connection);
         this.emit('connected', opened);

@@ -34,6 +34,8 @@ export function stageSettings(env: Environment, kit: ServiceKit, defaultListen: 
       maxBatchEvents: env.integer('MAX_BATCH_EVENTS', 500, { min: 1, max: 100_000 }),
       maxBatchBytes: env.integer('MAX_BATCH_BYTES', 4 * 1024 * 1024, { min: 1024, max: 64 * 1024 * 1024 }),
       maxLinks: env.integer('MAX_LINKS', 64, { min: 1, max: 10_000 }),
+      maxPendingOpens: env.integer('MAX_PENDING_OPENS', 16, { min: 1, max: 10_000 }),
+      openTimeoutMs: env.integer('OPEN_TIMEOUT_MS', 2_000, { min: 100, max: 600_000 }),
     },
     concurrency: env.integer('STAGE_CONCURRENCY', 4, { min: 1, max: 1_000 }),
     credentials: readLinkCredentials(env),
