@@ -22,8 +22,12 @@ export class RawLink {
   readonly #client: grpc.Client;
   readonly #call: grpc.ClientDuplexStream<Buffer, Downstream__Output>;
 
-  constructor(target: string, credentials: grpc.ChannelCredentials) {
-    this.#client = new grpc.Client(target, credentials);
+  /**
+   * `ownConnection`: this link gets an HTTP/2 connection of its own instead of
+   * sharing the one every other link of the kit uses, as a separate upstream's would.
+   */
+  constructor(target: string, credentials: grpc.ChannelCredentials, { ownConnection = false }: { ownConnection?: boolean } = {}) {
+    this.#client = new grpc.Client(target, credentials, ownConnection ? { 'grpc.use_local_subchannel_pool': 1 } : {});
     this.#call = this.#client.makeBidiStreamRequest<Buffer, Downstream__Output>(flowService.Exchange.path, (frame) => frame, decode);
     this.#call.on('data', (frame: Downstream__Output) => {
       if (this.frames.length >= maxRecordedFrames) return;

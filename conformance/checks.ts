@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
-import { PROTOCOL_VERSION, type Event, type Opened__Output } from '../lib/contract/loadContract.js';
+import { PROTOCOL_VERSION, flowService, type Event, type Opened__Output } from '../lib/contract/loadContract.js';
 import { MAX_CREDIT } from '../lib/flow/ProtocolError.js';
 import { RawLink } from './RawLink.js';
 
@@ -40,8 +42,8 @@ function kitEvents(count: number, idPadding = ''): Event[] {
   }));
 }
 
-function newLink(kit: Kit): RawLink {
-  const link = new RawLink(kit.target, kit.credentials);
+function newLink(kit: Kit, options: { ownConnection?: boolean } = {}): RawLink {
+  const link = new RawLink(kit.target, kit.credentials, options);
   kit.links.push(link);
   return link;
 }
@@ -49,14 +51,14 @@ function newLink(kit: Kit): RawLink {
 interface OpenLink { link: RawLink; opened: Opened__Output; firstGrant: number }
 
 /** Opens a link the proper way; on anything unexpected, says what was seen instead. */
-async function openLink(kit: Kit): Promise<OpenLink | string> {
-  const link = newLink(kit);
-  link.send({ open: { link: 'conformance', sender: 'conformance-kit', protocolVersion: PROTOCOL_VERSION } });
+async function openLink(kit: Kit, names: { link?: string; sender?: string } = {}, options: { ownConnection?: boolean } = {}): Promise<OpenLink | string> {
+  const link = newLink(kit, options);
+  link.send({ open: { link: names.link ?? 'conformance', sender: names.sender ?? 'conformance-kit', protocolVersion: PROTOCOL_VERSION } });
   const first = await link.next(kit.timeoutMs);
-  if (!first) return `no frame after Open within ${kit.timeoutMs} ms; ${describeStatus(link.status)}`;
+  if (!first) return link.status ? `ended before Opened: ${describeStatus(link.status)}` : `no frame after Open within ${kit.timeoutMs} ms`;
   if (!first.opened) return `first frame after Open was ${first.frame}, not opened`;
   const second = await link.next(kit.timeoutMs);
-  if (!second) return `no Credit after Opened within ${kit.timeoutMs} ms; ${describeStatus(link.status)}`;
+  if (!second) return link.status ? `ended after Opened, before any Credit: ${describeStatus(link.status)}` : `no Credit after Opened within ${kit.timeoutMs} ms`;
   if (!second.credit) return `the frame after Opened was ${second.frame}, not credit`;
   return { link, opened: first.opened, firstGrant: second.credit.events };
 }
@@ -264,6 +266,248 @@ export const offsetContinuity: Scenario = async (kit) => {
   return [expectRefusal(5, title, grpc.status.INVALID_ARGUMENT, status, ', for offset 5 after 1 event')];
 };
 
+/** The most UTF-8 bytes a link or sender name may take (rule 7). */
+const maxNameBytes = 256;
+
+/** Rule 7: names are bounded in bytes of UTF-8, not in characters; the link is named, the sender may be anonymous. */
+export const openNames: Scenario = async (kit) => {
+  const overLongLink = `a${'é'.repeat(maxNameBytes / 2)}`; // 257 bytes, 129 characters
+  const refusals = [
+    { title: `an Open whose link name is ${maxNameBytes + 1} bytes of UTF-8 (${overLongLink.length} characters) is refused with INVALID_ARGUMENT`, link: overLongLink, sender: 'conformance-kit' },
+    { title: `an Open whose sender is ${maxNameBytes + 1} bytes is refused with INVALID_ARGUMENT`, link: 'conformance', sender: 's'.repeat(maxNameBytes + 1) },
+    { title: 'an Open with an empty link name is refused with INVALID_ARGUMENT', link: '', sender: 'conformance-kit' },
+  ];
+  const results: CheckResult[] = [];
+  for (const { title, link: name, sender } of refusals) {
+    const link = newLink(kit);
+    link.send({ open: { link: name, sender, protocolVersion: PROTOCOL_VERSION } });
+    const status = await link.endWithin(kit.timeoutMs);
+    results.push(expectRefusal(7, title, grpc.status.INVALID_ARGUMENT, status, link.frames.some((frame) => frame.opened) ? ', after answering Opened' : ''));
+    link.dispose();
+  }
+  const acceptedTitle = `an Open whose link name is exactly ${maxNameBytes} bytes (${maxNameBytes / 2} characters) and whose sender is empty is accepted`;
+  const accepted = await openLink(kit, { link: 'é'.repeat(maxNameBytes / 2), sender: '' });
+  if (typeof accepted === 'string') {
+    results.push({ rule: 7, title: acceptedTitle, pass: false, seen: accepted });
+  } else {
+    results.push({ rule: 7, title: acceptedTitle, pass: true, seen: `Opened from "${accepted.opened.receiver}", first grant ${accepted.firstGrant} events` });
+    accepted.link.dispose();
+  }
+  return results;
+};
+
+const decodeUpstream = flowService.Exchange.requestDeserialize;
+
+/**
+ * Random bytes behind a header no protobuf decoder accepts: field 2 (batch),
+ * length-delimited, claiming 65,535 bytes where 28 follow.
+ */
+function undecodableFrame(): Buffer {
+  const bytes = Buffer.concat([Buffer.from([0x12, 0xff, 0xff, 0x03]), randomBytes(28)]);
+  try {
+    decodeUpstream(bytes);
+  } catch {
+    return bytes;
+  }
+  throw new Error('conformance kit: its undecodable frame decoded');
+}
+
+/** Rule 7: every frame must decode and carry one of open, batch and close. */
+export const malformedFrames: Scenario = async (kit) => {
+  const titles = {
+    undecodable: 'a frame that does not decode (random bytes) is refused with INVALID_ARGUMENT',
+    empty: 'a frame that carries none of open, batch and close is refused with INVALID_ARGUMENT',
+  };
+  const results: CheckResult[] = [];
+
+  const forBytes = await openLink(kit);
+  if (typeof forBytes === 'string') {
+    results.push({ rule: 7, title: titles.undecodable, pass: false, seen: forBytes });
+  } else {
+    const bytes = undecodableFrame();
+    forBytes.link.sendBytes(bytes);
+    const status = await forBytes.link.endWithin(kit.timeoutMs);
+    results.push(expectRefusal(7, titles.undecodable, grpc.status.INVALID_ARGUMENT, status, `, for ${bytes.length} bytes that do not decode as an Upstream frame, sent after Open`));
+    forBytes.link.dispose();
+  }
+
+  const forEmpty = await openLink(kit);
+  if (typeof forEmpty === 'string') {
+    results.push({ rule: 7, title: titles.empty, pass: false, seen: forEmpty });
+  } else {
+    forEmpty.link.send({});
+    const status = await forEmpty.link.endWithin(kit.timeoutMs);
+    results.push(expectRefusal(7, titles.empty, grpc.status.INVALID_ARGUMENT, status, ', for an empty Upstream frame sent after Open'));
+    forEmpty.link.dispose();
+  }
+  return results;
+};
+
+/** Rule 9: a Batch carries 1..max_batch_events events. */
+export const emptyBatch: Scenario = async (kit) => {
+  const title = 'a Batch of no events is refused with INVALID_ARGUMENT';
+  const outcome = await openLink(kit);
+  if (typeof outcome === 'string') return [{ rule: 9, title, pass: false, seen: outcome }];
+  const { link } = outcome;
+  link.send({ batch: { offset: 0, events: [] } });
+  const status = await link.endWithin(kit.timeoutMs);
+  link.dispose();
+  return [expectRefusal(9, title, grpc.status.INVALID_ARGUMENT, status, ', for a Batch at offset 0 with no events')];
+};
+
+/**
+ * Rule 3: chunked grants must not leave a sender short of a chunk for good:
+ * once the receiver has taken everything, it grants back the rest it freed.
+ */
+export const idleGrant: Scenario = async (kit) => {
+  const title = 'once idle, the receiver grants back all it freed, less than a chunk included: outstanding credit returns to the first grant';
+  const outcome = await openLink(kit);
+  if (typeof outcome === 'string') return [{ rule: 3, title, pass: false, seen: outcome }];
+  const { link, firstGrant } = outcome;
+  try {
+    const started = performance.now();
+    link.send({ batch: { offset: 0, events: kitEvents(1) } });
+    const deadline = Date.now() + kit.timeoutMs;
+    while (!link.status && link.outstanding < firstGrant && (await link.next(deadline - Date.now()))) { /* reading grants */ }
+    const waitedMs = Math.round(performance.now() - started);
+    if (link.outstanding === firstGrant) return [{ rule: 3, title, pass: true, seen: `after 1 event, outstanding credit was back to ${firstGrant} within ${waitedMs} ms` }];
+    return [{
+      rule: 3,
+      title,
+      pass: false,
+      seen: link.outstanding > firstGrant
+        ? `outstanding credit ${link.outstanding} is above the first grant of ${firstGrant}`
+        : `after 1 event, outstanding credit stayed at ${link.outstanding} of ${firstGrant} for ${waitedMs} ms; ${describeStatus(link.status)}`,
+    }];
+  } finally {
+    link.dispose();
+  }
+};
+
+/**
+ * Rule 8: nothing is taken after Close. A receiver that still holds events
+ * when Close arrives refuses the Batch behind it; one that held nothing may
+ * already have ended the call with OK, and the Batch arrived at a finished call.
+ * What it must never do is accept (acknowledge) it.
+ */
+export const batchAfterClose: Scenario = async (kit) => {
+  const title = 'a Batch after Close is refused with FAILED_PRECONDITION (or, if nothing was left to deliver, arrives after the link ended with OK)';
+  const outcome = await openLink(kit);
+  if (typeof outcome === 'string') return [{ rule: 8, title, pass: false, seen: outcome }];
+  const { link, opened, firstGrant } = outcome;
+  try {
+    if (firstGrant < 2) return [{ rule: 8, title, pass: false, seen: `a first grant of ${firstGrant} leaves no credit for a Batch behind a Batch` }];
+    const before = Math.min(100, opened.maxBatchEvents, firstGrant - 1);
+    link.send({ batch: { offset: 0, events: kitEvents(before) } });
+    link.send({ close: { reason: 'conformance kit: a Batch follows this Close', code: 0 } });
+    link.send({ batch: { offset: before, events: kitEvents(1) } });
+    link.halfClose();
+    const status = await link.endWithin(2 * kit.timeoutMs);
+    const lastAck = link.acks.at(-1) ?? 0;
+    if (status?.code === grpc.status.FAILED_PRECONDITION) {
+      return [{ rule: 8, title, pass: true, seen: `${describeStatus(status)}, for 1 event after Close behind ${before} before it` }];
+    }
+    if (lastAck > before) {
+      return [{ rule: 8, title, pass: false, seen: `acknowledged ${lastAck} events: the Batch after Close was accepted; ${describeStatus(status)}` }];
+    }
+    if (status?.code === grpc.status.OK && lastAck === before) {
+      return [{ rule: 8, title, pass: true, seen: `OK once the ${before} events before Close were acknowledged: it held nothing when Close arrived` }];
+    }
+    return [{ rule: 8, title, pass: false, seen: `${describeStatus(status)}, with ${lastAck} of the ${before} events before Close acknowledged` }];
+  } finally {
+    link.dispose();
+  }
+};
+
+/** Rule 8: a half-close of the request stream means what Close means. */
+export const halfClose: Scenario = async (kit) => {
+  const titles = {
+    idle: 'a half-close with nothing buffered (no events sent) ends the link with OK',
+    busy: 'a half-close after events, with no Close frame, acknowledges every event, then ends the link with OK',
+  };
+  const results: CheckResult[] = [];
+
+  const idle = await openLink(kit);
+  if (typeof idle === 'string') {
+    results.push({ rule: 8, title: titles.idle, pass: false, seen: idle });
+  } else {
+    idle.link.halfClose();
+    const status = await idle.link.endWithin(kit.timeoutMs);
+    results.push({ rule: 8, title: titles.idle, pass: status?.code === grpc.status.OK, seen: describeStatus(status) });
+    idle.link.dispose();
+  }
+
+  const busy = await openLink(kit);
+  if (typeof busy === 'string') {
+    results.push({ rule: 8, title: titles.busy, pass: false, seen: busy });
+  } else {
+    const count = Math.min(10, busy.opened.maxBatchEvents, busy.firstGrant);
+    busy.link.send({ batch: { offset: 0, events: kitEvents(count) } });
+    busy.link.halfClose();
+    const status = await busy.link.endWithin(2 * kit.timeoutMs);
+    const lastAck = busy.link.acks.at(-1) ?? 0;
+    results.push({
+      rule: 8,
+      title: titles.busy,
+      pass: status?.code === grpc.status.OK && lastAck === count,
+      seen: `${describeStatus(status)}, ${lastAck} of ${count} events acknowledged`,
+    });
+    busy.link.dispose();
+  }
+  return results;
+};
+
+/** Calls the kit leaves waiting without an Open. */
+const idleCalls = 40;
+/** OPEN_TIMEOUT_MS's default: how long a receiver lets a call wait for its Open. */
+const defaultOpenTimeoutMs = 2_000;
+
+/**
+ * Rule 7: a call holds no link slot before its Open, and calls that never
+ * send one are bounded in number and in time, so they cannot lock out a
+ * legitimate upstream, which sends Open at once over a connection of its own.
+ */
+export const pendingOpens: Scenario = async (kit) => {
+  const titles = {
+    proper: `a proper Open, on a connection of its own, succeeds while ${idleCalls} calls that never sent Open wait`,
+    idle: `calls that never send Open end with DEADLINE_EXCEEDED (after OPEN_TIMEOUT_MS, default ${defaultOpenTimeoutMs} ms) or, evicted by newer ones, RESOURCE_EXHAUSTED`,
+  };
+  const idle = Array.from({ length: idleCalls }, () => newLink(kit));
+  try {
+    // They share one connection and reach the receiver in order; let them arrive before the proper one.
+    await sleep(250);
+    const results: CheckResult[] = [];
+    const proper = await openLink(kit, {}, { ownConnection: true });
+    const waiting = idle.filter((link) => !link.status).length;
+    if (typeof proper === 'string') {
+      results.push({ rule: 7, title: titles.proper, pass: false, seen: `${proper} (${waiting} idle calls still open)` });
+    } else {
+      results.push({ rule: 7, title: titles.proper, pass: true, seen: `Opened and a first grant of ${proper.firstGrant} events, with ${waiting} of the idle calls still open` });
+      proper.link.dispose();
+    }
+
+    const waitMs = defaultOpenTimeoutMs + kit.timeoutMs;
+    const waitStarted = performance.now();
+    const statuses = await Promise.all(idle.map((link) => link.endWithin(waitMs)));
+    const waitedMs = Math.round(performance.now() - waitStarted);
+    const byCode = new Map<string, number>();
+    for (const status of statuses) {
+      const name = status ? codeName(status.code) : 'still open';
+      byCode.set(name, (byCode.get(name) ?? 0) + 1);
+    }
+    const allowed = new Set([grpc.status.DEADLINE_EXCEEDED, grpc.status.RESOURCE_EXHAUSTED]);
+    results.push({
+      rule: 7,
+      title: titles.idle,
+      pass: statuses.every((status) => status !== undefined && allowed.has(status.code)),
+      seen: `of ${idleCalls} idle calls, ${waitedMs} ms after the proper Open: ${[...byCode].map(([name, count]) => `${count} ${name}`).join(', ')}`,
+    });
+    return results;
+  } finally {
+    for (const link of idle) link.dispose();
+  }
+};
+
 /** Looks at every grant the receiver made on every link the kit opened. */
 export const grantsInRange: Scenario = async (kit) => {
   const grants = kit.links.flatMap((link) => link.grants);
@@ -280,4 +524,7 @@ export const grantsInRange: Scenario = async (kit) => {
 };
 
 /** In the order they run; grantsInRange last, since it reads what the others saw. */
-export const scenarios: Scenario[] = [opening, openingRefusals, overCredit, frameLimits, steadyFlow, offsetContinuity, grantsInRange];
+export const scenarios: Scenario[] = [
+  opening, openingRefusals, openNames, malformedFrames, overCredit, frameLimits, emptyBatch, steadyFlow, offsetContinuity,
+  idleGrant, batchAfterClose, halfClose, pendingOpens, grantsInRange,
+];

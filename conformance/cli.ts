@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { formatResult, runConformance } from './runConformance.js';
+import { formatResult, runConformanceKit } from './runConformance.js';
 import { startReferenceReceiver } from './referenceReceiver.js';
 
 const usage = `usage: npm run conformance -- --target HOST:PORT [--timeout-ms N]
@@ -23,10 +23,14 @@ async function main(): Promise<number> {
   const target = values.target ?? `127.0.0.1:${reference!.port}`;
   try {
     console.log(`conformance kit: checking the receiver at ${target}`);
-    const results = await runConformance(target, { timeoutMs });
+    const { results, eventsSent, eventsAcknowledged } = await runConformanceKit(target, { timeoutMs });
     for (const result of results) console.log(formatResult(result));
     const failed = results.filter((result) => !result.pass).length;
     console.log(`${results.length - failed} of ${results.length} checks passed`);
+    if (!values.self) {
+      console.log(`the kit sent ${eventsSent} events (${eventsAcknowledged} acknowledged); a live stage passes them on, and the sink writes them `
+        + "to dead_letters with event ids starting 'conformance-' (how to remove them: proto/CONTRACT.md, Conformance kit)");
+    }
     return failed === 0 ? 0 : 1;
   } finally {
     await reference?.stop();

@@ -2,12 +2,14 @@ import type * as grpc from '@grpc/grpc-js';
 import { bindServer, createFlowServer, type FlowServerOptions } from '../lib/flow/FlowServer.js';
 import type { LinkReceiver } from '../lib/flow/LinkReceiver.js';
 
+/** Configured as a stage is by default (LINK_CAPACITY, MAX_LINKS, OPEN_TIMEOUT_MS), but for larger batches. */
 export const referenceReceiverOptions: FlowServerOptions = {
   receiver: 'reference-receiver',
   capacity: 4096,
   maxBatchEvents: 1000,
   maxBatchBytes: 4 * 1024 * 1024,
   maxLinks: 64,
+  openTimeoutMs: 2_000,
 };
 
 /** Consumes every link as a sink would: takes each delivery and acknowledges it as done. */
