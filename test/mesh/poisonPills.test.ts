@@ -16,7 +16,7 @@ test('poison pills: an event that fails in any stage goes to dead_letters with t
   await run.redis.set(profileKey(run.keyPrefix, 'user-poison'), '{not json');
   // source: an intake entry that is not an event at all.
   await run.redis.xadd(intake, '*', 'e', 'garbage that is not JSON');
-  // sink: a value Postgres refuses (a NUL character), written straight into the intake as a producer bug could.
+  // A value the contract's rules refuse (a NUL character), written straight into the intake as a producer bug could: the first stage that depends on it refuses it.
   const [nul] = wireEvents(1, `${runId}-nul`);
   await run.redis.xadd(intake, '*', 'e', JSON.stringify({ id: nul!.id, userId: 'user-\u0000-1', itemId: 'item-1', kind: 'view', eventTimeMs: Date.now(), priceCents: 1 }));
 
@@ -35,14 +35,14 @@ test('poison pills: an event that fails in any stage goes to dead_letters with t
     await sleep(200);
   }
   assert.equal(committed, expectGood, 'every good event arrives');
-  const rows = (await run.pool.query('SELECT event_id, stage, reason FROM dead_letters ORDER BY stage')).rows;
+  const rows = (await run.pool.query('SELECT event_id, stage, reason FROM dead_letters ORDER BY stage, reason')).rows;
   t.diagnostic(JSON.stringify(rows));
   assert.equal(rows.length, 3);
-  assert.deepEqual(rows.map((row) => row.stage), ['enrichment', 'sink', 'source']);
-  assert.equal(rows[0].event_id, events[17]!.id);
-  assert.match(rows[0].reason, /not JSON \(user user-poison\)/);
-  assert.equal(rows[1].event_id, nul!.id);
-  assert.match(rows[1].reason, /0x00|invalid byte sequence/);
+  assert.deepEqual(rows.map((row) => row.stage), ['enrichment', 'enrichment', 'source']);
+  assert.equal(rows[0].event_id, nul!.id);
+  assert.match(rows[0].reason, /invalid user_id: contains control characters/);
+  assert.equal(rows[1].event_id, events[17]!.id);
+  assert.match(rows[1].reason, /not JSON \(user user-poison\)/);
   assert.match(rows[2].event_id, /^intake:\d+-\d+$/);
   assert.match(rows[2].reason, /intake entry is not a valid event/);
   assert.equal(await run.redis.xlen(intake), 0, 'nothing is stuck in the intake');
