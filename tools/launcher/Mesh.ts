@@ -1,12 +1,14 @@
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ServiceProcess } from './ServiceProcess.js';
+import { ServiceProcess, type ServiceCommand } from './ServiceProcess.js';
 
 export const serviceNames = ['sink', 'join', 'enrichment', 'source', 'gateway'] as const;
 export type ServiceName = (typeof serviceNames)[number];
 
 const compiledRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The project's own folder (package.json, proto/, examples/): where a replacement command runs. */
+export const projectRoot = path.dirname(compiledRoot);
 const scripts: Record<ServiceName, string> = {
   sink: 'services/sink/main.js',
   join: 'services/join/main.js',
@@ -21,6 +23,9 @@ export const stageNames: StageName[] = ['source', 'enrichment', 'join', 'sink'];
 /** Where each stage's admin API (metrics, pressure, fault switches) listens by default. */
 export const defaultAdminPorts: Record<StageName, number> = { source: 9101, enrichment: 9102, join: 9103, sink: 9104 };
 
+/** A program run in place of a service, from the project root. */
+export interface ReplacementCommand { command: string; args: string[] }
+
 export interface MeshOptions {
   databaseUrl: string;
   redisUrl: string;
@@ -31,8 +36,15 @@ export interface MeshOptions {
   /** Environment for every service, then for one service. */
   env?: Record<string, string>;
   serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
-  /** Another implementation of a service: its compiled script, relative to the project's compiled root (e.g. examples/plain-enrichment/main.js). */
-  replace?: Partial<Record<ServiceName, string>>;
+  /**
+   * Another implementation of a service: its compiled script, relative to the project's compiled
+   * root (e.g. examples/plain-enrichment/main.js), or a command of any kind (e.g. `{ command:
+   * '/usr/bin/python3', args: ['examples/python-enrichment/enrichment.py'] }`), run in the project
+   * root. Either gets the environment of the service it replaces (LISTEN_ADDR, ADMIN_ADDR, the
+   * *_ADDR of the others, REDIS_URL, REDIS_KEY_PREFIX, DATABASE_URL...) and must print
+   * "<name> listening on <address>" on stdout (flushed) once it serves.
+   */
+  replace?: Partial<Record<ServiceName, string | ReplacementCommand>>;
   /** Replicas of a stage (default 1): each on ports of its own, all of them in the upstream's *_ADDR list. */
   replicas?: Partial<Record<StageName, number>>;
   /** Environment for one replica (0-based) of a stage, after everything else. */
@@ -93,14 +105,18 @@ export class Mesh {
       SINK_ADMIN_ADDR: adminAddress('sink'),
       ...options.env,
     };
-    const script = (name: ServiceName) => path.join(compiledRoot, options.replace?.[name] ?? scripts[name]);
+    const program = (name: ServiceName): string | ServiceCommand => {
+      const replacement = options.replace?.[name] ?? scripts[name];
+      if (typeof replacement === 'string') return path.join(compiledRoot, replacement);
+      return { command: replacement.command, args: [...replacement.args], cwd: projectRoot };
+    };
     const onLine = options.onLine as (service: string, line: string) => void;
     const replicas = {} as Mesh['replicas'];
     for (const name of stageNames) {
       replicas[name] = replicaPorts[name].map(({ port, adminPort }, index) => ({
         port,
         adminPort,
-        process: new ServiceProcess(name, script(name), {
+        process: new ServiceProcess(name, program(name), {
           ...common,
           LISTEN_ADDR: `127.0.0.1:${port}`,
           ADMIN_ADDR: `127.0.0.1:${adminPort}`,
@@ -112,7 +128,7 @@ export class Mesh {
     }
     const services = {
       ...Object.fromEntries(stageNames.map((name) => [name, replicas[name][0]!.process])),
-      gateway: new ServiceProcess('gateway', script('gateway'), { ...common, ...options.serviceEnv?.gateway }, onLine),
+      gateway: new ServiceProcess('gateway', program('gateway'), { ...common, ...options.serviceEnv?.gateway }, onLine),
     } as Record<ServiceName, ServiceProcess>;
     const mesh = new Mesh(services, ports, adminPorts, replicas);
     try {

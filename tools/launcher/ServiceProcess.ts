@@ -4,7 +4,18 @@ import { createInterface } from 'node:readline';
 
 const recentLines = 200;
 
-/** One service of the mesh running as its own process, started from the compiled tree. */
+/** A program of any kind run in place of a service, with the service's environment. */
+export interface ServiceCommand {
+  command: string;
+  args: string[];
+  /** Its working directory; default this process's. */
+  cwd?: string;
+}
+
+/**
+ * One service of the mesh running as its own process: a compiled script of the project, run by
+ * this Node.js, or a command. Either says "<name> listening on <address>" on stdout once it serves.
+ */
 export class ServiceProcess {
   #child: ChildProcess | undefined;
   #address: string | undefined;
@@ -13,29 +24,40 @@ export class ServiceProcess {
 
   constructor(
     readonly name: string,
-    private readonly script: string,
+    private readonly program: string | ServiceCommand,
     private env: Record<string, string>,
     private readonly onLine?: (service: string, line: string) => void,
   ) {}
 
   get address(): string | undefined { return this.#address; }
   get pid(): number | undefined { return this.#child?.pid; }
-  get running(): boolean { return this.#child !== undefined && this.#child.exitCode === null && this.#child.signalCode === null; }
+  get running(): boolean {
+    const child = this.#child;
+    return child !== undefined && child.pid !== undefined && child.exitCode === null && child.signalCode === null;
+  }
   /** The last lines it wrote, for diagnosing a failure. */
   get recentOutput(): string[] { return [...this.#log]; }
 
   /** Starts it and resolves with its address once it says where it listens. */
   start(extraEnv: Record<string, string> = {}, timeoutMs = 20_000): Promise<string> {
     this.env = { ...this.env, ...extraEnv };
-    const child = spawn(process.execPath, [this.script], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const { command, args, cwd } = typeof this.program === 'string' ? { command: process.execPath, args: [this.program], cwd: undefined } : this.program;
+    const child = spawn(command, args, { env: this.env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child = child;
     this.#address = undefined;
-    this.#exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
     const remember = (line: string) => {
       this.#log.push(line);
       if (this.#log.length > recentLines) this.#log.shift();
       this.onLine?.(this.name, line);
     };
+    this.#exited = new Promise((resolve) => {
+      child.once('exit', (code) => resolve(code));
+      // A command that cannot be run at all (not found, not executable) never exits.
+      child.on('error', (error) => {
+        remember(`${this.name}: could not run ${command}: ${error.message}`);
+        if (child.pid === undefined) resolve(null);
+      });
+    });
     createInterface({ input: child.stderr! }).on('line', remember);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${this.name} did not start within ${timeoutMs} ms:\n${this.#log.join('\n')}`)), timeoutMs);
