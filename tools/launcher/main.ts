@@ -16,6 +16,12 @@ const products = env.integer('SEED_PRODUCTS', 500, { min: 0, max: 10_000_000 });
 const gatewayPort = env.integer('GATEWAY_PORT', defaultPorts.gateway, { min: 1, max: 65_535 });
 // The four stages listen on consecutive ports from here: source, enrichment, join, sink.
 const basePort = env.integer('MESH_BASE_PORT', defaultPorts.source, { min: 1, max: 65_532 });
+// REPLACE_SOURCE, REPLACE_ENRICHMENT, REPLACE_JOIN, REPLACE_SINK: a command line run in place of that stage, from the
+// project root, split on whitespace (no quoting), e.g. REPLACE_ENRICHMENT="/usr/bin/python3 examples/python-enrichment/enrichment.py".
+const replace = Object.fromEntries((['source', 'enrichment', 'join', 'sink'] as const).flatMap((stage) => {
+  const [command, ...args] = env.string(`REPLACE_${stage.toUpperCase()}`, '').split(/\s+/).filter(Boolean);
+  return command ? [[stage, { command, args }]] : [];
+}));
 try {
   env.done();
 } catch (error) {
@@ -45,6 +51,7 @@ const mesh = await Mesh.start({
   keyPrefix,
   ports: { source: basePort, enrichment: basePort + 1, join: basePort + 2, sink: basePort + 3, gateway: gatewayPort },
   adminPorts: defaultAdminPorts,
+  replace,
   // Fault switches on, as a demo wants them; 10% of requests traced, unless the OTEL_* variables say otherwise.
   env: { FAULT_SWITCHES: 'on', OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1', ...(process.env as Record<string, string>) },
   onLine: (service, line) => { if (line.startsWith('{')) process.stderr.write(`${service} ${line}\n`); },
