@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Event__Output } from './loadContract.js';
 
 /**
@@ -49,4 +50,31 @@ export function eventProblem(event: Event__Output): FieldProblem | undefined {
 export function eventRejection(event: Event__Output): string | undefined {
   const problem = eventProblem(event);
   return problem && `invalid ${problem.field}: ${problem.reason}`;
+}
+
+/** The most characters of any other string a dead letter keeps: poison must travel and rest small. */
+const maxDeadLetterString = 1_024;
+const cut = (text: string, max = maxDeadLetterString) => (text.length > max ? `${text.slice(0, max)}…` : text);
+
+/** The digest an id that breaks the rules (too long for an index, say) is kept under. */
+export const digestId = (id: string) => `sha256:${createHash('sha256').update(id).digest('hex')}`;
+
+/**
+ * `event` as a dead letter of `stage`: an id that breaks the rules is replaced
+ * by its digest and every other long string is cut, so the payload that goes
+ * on to `dead_letters` is bounded whatever the poison carried.
+ */
+export function asDeadLetter(event: Event__Output, stage: string, reason: string): Event__Output {
+  const { profile, product } = event;
+  return {
+    ...event,
+    id: event.id && textProblem(event.id) ? digestId(event.id) : event.id,
+    userId: cut(event.userId),
+    itemId: cut(event.itemId),
+    kind: cut(event.kind),
+    intakeId: cut(event.intakeId, 64),
+    profile: profile && { ...profile, segment: cut(profile.segment), country: cut(profile.country) },
+    product: product && { ...product, name: cut(product.name), category: cut(product.category) },
+    deadLetter: { stage: cut(stage, 64), reason: cut(reason) },
+  };
 }

@@ -1,4 +1,4 @@
-import { eventRejection } from '../contract/eventRules.js';
+import { asDeadLetter, eventRejection } from '../contract/eventRules.js';
 import type { Event, Event__Output } from '../contract/loadContract.js';
 import { bindServer, createFlowServer, type FlowServerOptions } from '../flow/FlowServer.js';
 import type { Delivery } from '../flow/LinkReceiver.js';
@@ -157,7 +157,7 @@ export async function runStage(definition: StageDefinition): Promise<RunningStag
     for (const event of events) {
       const reason = event.deadLetter ? undefined : eventRejection(event);
       if (event.deadLetter) passed.push(event);
-      else if (reason) passed.push({ ...event, deadLetter: { stage: definition.name, reason } });
+      else if (reason) passed.push(asDeadLetter(event, definition.name, reason));
       else live.push(event);
     }
     if (passed.length === 0) return processIsolating(events, trace);
@@ -181,7 +181,7 @@ export async function runStage(definition: StageDefinition): Promise<RunningStag
       }
       const reason = error instanceof Error ? error.message : String(error);
       log.warn('poison pill dead-lettered', { eventId: events[0]!.id, reason });
-      const dead = { ...events[0]!, deadLetter: { stage: definition.name, reason } };
+      const dead = asDeadLetter(events[0]!, definition.name, reason);
       if (sender) return [dead];
       return definition.process([dead], trace, givingUp.signal).catch((unrecordable: unknown) => {
         // Not even storable as a dead letter: the log is its only record, and the stream goes on.

@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { eventRejection, textProblem } from '../../lib/contract/eventRules.js';
+import { asDeadLetter, eventRejection } from '../../lib/contract/eventRules.js';
 import type { Event__Output } from '../../lib/contract/loadContract.js';
 
 export interface DeadLetter { eventId: string; stage: string; reason: string; payload: string }
@@ -45,22 +44,14 @@ const deadlockDetected = '40P01';
 // Postgres stores no NUL character in text or jsonb: a dead letter must be storable whatever made it one.
 const withoutNul = (text: string) => text.replaceAll('\u0000', '\uFFFD');
 
-const maxReasonLength = 1_000;
-
-/** The key a dead letter is stored under: an id that breaks the rules (too long for the index, say) is stored by its digest. */
-export function deadLetterId(event: Event__Output): string {
-  if (!event.id) return withoutNul(`intake:${event.intakeId.slice(0, 64)}`);
-  if (textProblem(event.id) === undefined) return event.id;
-  return `sha256:${createHash('sha256').update(event.id).digest('hex')}`;
-}
-
 function deadLetter(event: Event__Output, stage: string, reason: string): DeadLetter {
+  const { deadLetter: why, ...payload } = asDeadLetter(event, stage, reason);
   return {
-    eventId: deadLetterId(event),
-    stage: withoutNul(stage.slice(0, 64)),
-    reason: withoutNul(reason.length > maxReasonLength ? `${reason.slice(0, maxReasonLength)}…` : reason),
+    eventId: withoutNul(payload.id || `intake:${payload.intakeId}`),
+    stage: withoutNul(why!.stage),
+    reason: withoutNul(why!.reason),
     // JSON writes a NUL as the escape \u0000, which jsonb refuses as well.
-    payload: JSON.stringify({ ...event, deadLetter: undefined }).replaceAll('\\u0000', '\\ufffd'),
+    payload: JSON.stringify(payload).replaceAll('\\u0000', '\\ufffd'),
   };
 }
 

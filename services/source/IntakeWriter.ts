@@ -1,13 +1,14 @@
-import { eventRejection } from '../../lib/contract/eventRules.js';
+import { asDeadLetter, eventRejection } from '../../lib/contract/eventRules.js';
 import type { Event__Output } from '../../lib/contract/loadContract.js';
 import type { InboundLinks } from '../../lib/stage/InboundLinks.js';
 import { carrierOf, contextOf, endFailed, startProcessSpan } from '../../lib/telemetry/batchSpans.js';
 import type { Intake } from './Intake.js';
 
 /** The upstream may be someone else's gateway: an event that breaks the rules goes on as a dead letter of the source. */
-function refusal(event: Event__Output) {
-  const reason = eventRejection(event);
-  return reason ? { stage: 'source', reason } : null;
+function checked(event: Event__Output, acceptedAtMs: number): Event__Output {
+  const reason = event.deadLetter ? undefined : eventRejection(event);
+  const accepted = { ...event, acceptedAtMs: event.acceptedAtMs || acceptedAtMs };
+  return reason ? asDeadLetter(accepted, 'source', reason) : accepted;
 }
 
 /**
@@ -59,7 +60,7 @@ export class IntakeWriter {
       const acceptedAtMs = Date.now();
       const { span, context } = startProcessSpan('source', contextOf(delivery.traceContext), { link: delivery.link, events: delivery.events.length });
       try {
-        const events = delivery.events.map((event) => ({ ...event, acceptedAtMs: event.acceptedAtMs || acceptedAtMs, deadLetter: event.deadLetter ?? refusal(event) }));
+        const events = delivery.events.map((event) => checked(event, acceptedAtMs));
         await this.intake.append(events, carrierOf(span), context);
         span.end();
       } catch (error) {
