@@ -39,3 +39,17 @@ test('the join looks a batch up in one query, then from its bounded cache until 
   assert.equal(queries - before, 3, 'an expired entry is fetched again');
   breaker.shutdown();
 });
+
+test('the product cache is bounded in bytes as well as entries: a flood of distinct long unknown ids cannot grow it past its byte bound', async () => {
+  const breaker = new Breaker('postgres', { timeoutMs: 5_000, errorThresholdPercentage: 50, resetTimeoutMs: 1_000, volumeThreshold: 5 });
+  const maxBytes = 256 * 1024;
+  const catalog = new ProductCatalog(pool, breaker, { maxEntries: 100_000, maxBytes, ttlMs: 60_000 });
+  for (let batch = 0; batch < 20; batch += 1) {
+    const ids = Array.from({ length: 100 }, (_, i) => `unknown-${batch}-${i}-${'x'.repeat(480)}`);
+    const found = await catalog.lookup(ids);
+    assert.equal(found.get(ids[0]!)!.found, false);
+  }
+  assert.ok(catalog.cachedBytes <= maxBytes, `${catalog.cachedBytes} bytes cached, bound ${maxBytes}`);
+  assert.ok(catalog.cachedEntries < 2_000, `${catalog.cachedEntries} of 2000 distinct ids kept`);
+  breaker.shutdown();
+});
