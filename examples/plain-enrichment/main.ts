@@ -1,6 +1,6 @@
 // A second enrichment, written against nothing but the wire contract in proto/ (and grpc-js,
 // proto-loader, ioredis): what a user who replaces one hop of the mesh writes. It keeps the
-// rules of DESIGN.md by the simplest means: one credit window per upstream link, given back
+// rules of proto/CONTRACT.md by the simplest means: one credit window per upstream link, given back
 // only when join has acknowledged what the events became (rules 3, 4, 5), refusals with the
 // statuses the contract names (rules 1, 2, 7, 9), and every upstream link reset when the link
 // to join fails, so the source re-delivers (rule 8).
@@ -23,11 +23,14 @@ const keyPrefix = setting('REDIS_KEY_PREFIX', 'mesh:');
 const capacity = Number(setting('LINK_CAPACITY', '1000'));
 const maxBatchEvents = 500;
 const maxBatchBytes = 4 * 1024 * 1024;
+const maxNameBytes = 256;
+const openTimeoutMs = 2_000;
 const protocolVersion = 1;
 
 const protoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'proto');
 const contract = protoLoader.loadSync('mesh/flow/v1/flow.proto', { includeDirs: [protoRoot], longs: Number, enums: String, defaults: true, oneofs: true });
 const Flow = (grpc.loadPackageDefinition(contract) as unknown as { mesh: { flow: { v1: { Flow: grpc.ServiceClientConstructor } } } }).mesh.flow.v1.Flow;
+const exchangeMethod = Flow.service.Exchange!;
 const redis = new Redis(setting('REDIS_URL', 'redis://127.0.0.1:6379'), { maxRetriesPerRequest: null });
 
 /** One upstream link, as this hop receives it. */
@@ -39,11 +42,20 @@ class UpstreamLink {
   freed = 0;
   inFlight = 0;
 
-  constructor(readonly call: grpc.ServerDuplexStream<Upstream, Downstream>) {}
+  readonly openTimer = setTimeout(() => this.fail(grpc.status.DEADLINE_EXCEEDED, `no Open within ${openTimeoutMs} ms`), openTimeoutMs);
+
+  constructor(readonly call: grpc.ServerDuplexStream<Buffer, Downstream>) {}
 
   fail(code: grpc.status, details: string): void {
+    clearTimeout(this.openTimer);
     this.call.emit('error', { code, details });
     links.delete(this);
+  }
+
+  /** Close, or a half-close: deliver and acknowledge what is in flight, then end with OK. */
+  close(): void {
+    this.closing = true;
+    if (this.inFlight === 0) this.call.end();
   }
 
   grant(events: number): void {
@@ -119,23 +131,31 @@ join.connect();
 const queue: Array<{ link: UpstreamLink; end: number; events: Event[]; traceContext: Record<string, string> }> = [];
 let wakeProcessor: (() => void) | undefined;
 
-function exchange(call: grpc.ServerDuplexStream<Upstream, Downstream>): void {
+function exchange(call: grpc.ServerDuplexStream<Buffer, Downstream>): void {
   const link = new UpstreamLink(call);
   links.add(link);
-  call.on('data', (frame: Upstream) => {
+  call.on('data', (bytes: Buffer) => {
+    let frame: Upstream & { frame?: string };
+    try {
+      frame = exchangeMethod.requestDeserialize(bytes) as typeof frame;
+    } catch {
+      return link.fail(grpc.status.INVALID_ARGUMENT, 'a frame that does not decode');
+    }
+    if (!frame.frame) return link.fail(grpc.status.INVALID_ARGUMENT, 'a frame must carry open, batch or close');
     if (!link.opened) {
       if (!frame.open) return link.fail(grpc.status.FAILED_PRECONDITION, 'the first frame must be Open');
       if (frame.open.protocolVersion !== protocolVersion) return link.fail(grpc.status.FAILED_PRECONDITION, `protocol version ${frame.open.protocolVersion} is not ${protocolVersion}`);
+      if (!frame.open.link || Buffer.byteLength(frame.open.link) > maxNameBytes || Buffer.byteLength(frame.open.sender) > maxNameBytes) {
+        return link.fail(grpc.status.INVALID_ARGUMENT, `a link name of 1..${maxNameBytes} bytes and a sender of at most ${maxNameBytes}`);
+      }
+      clearTimeout(link.openTimer);
       link.opened = true;
       call.write({ opened: { receiver: 'plain-enrichment', protocolVersion, maxBatchEvents, maxBatchBytes } });
       return link.grant(capacity);
     }
     if (frame.open) return link.fail(grpc.status.FAILED_PRECONDITION, 'a second Open');
-    if (frame.close) {
-      link.closing = true;
-      if (link.inFlight === 0) call.end();
-      return;
-    }
+    if (link.closing) return link.fail(grpc.status.FAILED_PRECONDITION, 'a frame after Close');
+    if (frame.close) return link.close();
     const batch = frame.batch!;
     const count = batch.events.length;
     if (count === 0) return link.fail(grpc.status.INVALID_ARGUMENT, 'an empty Batch');
@@ -148,8 +168,9 @@ function exchange(call: grpc.ServerDuplexStream<Upstream, Downstream>): void {
     queue.push({ link, end: link.received, events: batch.events, traceContext: batch.traceContext });
     wakeProcessor?.();
   });
-  call.on('cancelled', () => links.delete(link));
-  call.on('error', () => links.delete(link));
+  call.on('end', () => (link.opened ? link.close() : link.fail(grpc.status.FAILED_PRECONDITION, 'half-closed before Open')));
+  call.on('cancelled', () => { clearTimeout(link.openTimer); links.delete(link); });
+  call.on('error', () => { clearTimeout(link.openTimer); links.delete(link); });
 }
 
 /** One batch at a time: look the profiles up (one MGET), add them, pass the batch on. */
@@ -177,7 +198,8 @@ async function enrichForever(): Promise<never> {
 }
 
 const server = new grpc.Server({ 'grpc.max_receive_message_length': maxBatchBytes });
-server.addService(Flow.service, { Exchange: exchange });
+// Frames arrive as bytes and are decoded in exchange(), so one that does not decode is answered with INVALID_ARGUMENT.
+server.addService({ Exchange: { ...exchangeMethod, requestDeserialize: (bytes: Buffer) => bytes } }, { Exchange: exchange });
 server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (error, port) => {
   if (error) { console.error(`plain enrichment: ${error.message}`); process.exit(1); }
   console.log(`enrichment listening on ${listen.replace(/:\d+$/, `:${port}`)}`);
