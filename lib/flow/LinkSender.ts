@@ -258,7 +258,10 @@ export class LinkSender extends EventEmitter {
     connection.window.close(error);
     connection.lifetime.abort(error);
     if (this.#connection === connection) this.#connection = undefined;
-    if (connection.opened && !this.#stopping.signal.aborted) this.emit('reset', { generation: connection.generation, unacknowledged: error.unacknowledged, details });
+    if (connection.opened && !this.#stopping.signal.aborted) {
+      log.warn('link reset', { link: this.options.link, target: this.options.target, generation: connection.generation, unacknowledged: error.unacknowledged, status: details });
+      this.emit('reset', { generation: connection.generation, unacknowledged: error.unacknowledged, details });
+    }
     connection.resolveEnded(error);
   }
 

@@ -120,10 +120,7 @@ export async function runStage(definition: StageDefinition): Promise<RunningStag
     for (let i = pendingAcks.length - 1; i >= 0; i -= 1) if (pendingAcks[i]!.generation <= generation) pendingAcks.splice(i, 1);
     signalBudget();
     // A link that lost nothing (it flapped before carrying events, or everything was acknowledged) costs upstream no re-delivery.
-    if (unacknowledged === 0) {
-      log.warn('downstream link reset with nothing unacknowledged', { link: definition.downstream!.link, status: details });
-      return;
-    }
+    if (unacknowledged === 0) return;
     log.warn('downstream link reset; resetting upstream links so the intake re-delivers', { link: definition.downstream!.link, status: details, unacknowledged });
     inbound.resetAll(`downstream link ${definition.downstream!.link} reset`);
   });
