@@ -47,9 +47,10 @@ export interface StageDefinition {
    * then is given up (its upstream re-delivers it).
    */
   process(events: Event__Output[], trace: Context, signal: AbortSignal): Promise<Event[]>;
-  /** How long stop() lets batches in hand finish before it gives them up; default 5 s. */
-  stopGraceMs?: number;
 }
+
+/** How long stop() lets the batches in hand finish before it gives them up. */
+const stopGraceMs = 5_000;
 
 export interface RunningStage {
   /** host:port it listens on (the port bound, when 0 was asked for). */
@@ -152,9 +153,9 @@ export async function runStage(definition: StageDefinition): Promise<RunningStag
     const live: Event__Output[] = [];
     const passed: Event[] = [];
     for (const event of events) {
-      const reason = event.deadLetter ? undefined : eventRejection(event);
-      if (event.deadLetter) passed.push(event);
-      else if (reason) passed.push(asDeadLetter(event, definition.name, reason));
+      if (event.deadLetter) { passed.push(event); continue; }
+      const reason = eventRejection(event);
+      if (reason) passed.push(asDeadLetter(event, definition.name, reason));
       else live.push(event);
     }
     if (passed.length === 0) return processIsolating(events, trace);
@@ -273,7 +274,7 @@ export async function runStage(definition: StageDefinition): Promise<RunningStag
       stopping.abort();
       signalBudget();
       wakeSendLoop?.();
-      const grace = setTimeout(() => givingUp.abort(new Error(`${definition.name} stopping`)), definition.stopGraceMs ?? 5_000);
+      const grace = setTimeout(() => givingUp.abort(new Error(`${definition.name} stopping`)), stopGraceMs);
       await pumping;
       await passing;
       clearTimeout(grace);
