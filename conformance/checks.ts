@@ -29,11 +29,14 @@ const codeName = (code: grpc.status) => grpc.status[code] ?? String(code);
 const describeStatus = (status: grpc.StatusObject | undefined) =>
   status ? `${codeName(status.code)} "${status.details}"` : 'no status (the link stayed open)';
 
+/** Every event the kit sends has an id that starts with this; a live stage passes them on to the sink's dead_letters. */
+export const eventIdPrefix = `conformance-${process.pid}-`;
+
 let eventSerial = 0;
 function kitEvents(count: number, idPadding = ''): Event[] {
   const now = Date.now();
   return Array.from({ length: count }, () => ({
-    id: `conformance-${process.pid}-${++eventSerial}${idPadding}`,
+    id: `${eventIdPrefix}${++eventSerial}${idPadding}`,
     userId: 'conformance-user',
     itemId: 'conformance-item',
     kind: 'view',

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { eventIdPrefix } from './checks.js';
 import { formatResult, runConformanceKit } from './runConformance.js';
 import { startReferenceReceiver } from './referenceReceiver.js';
 
@@ -29,7 +30,7 @@ async function main(): Promise<number> {
     console.log(`${results.length - failed} of ${results.length} checks passed`);
     if (!values.self) {
       console.log(`the kit sent ${eventsSent} events (${eventsAcknowledged} acknowledged); a live stage passes them on, and the sink writes them `
-        + "to dead_letters with event ids starting 'conformance-' (how to remove them: proto/CONTRACT.md, Conformance kit)");
+        + `to dead_letters with event ids starting '${eventIdPrefix}' (how to remove them: proto/CONTRACT.md, The conformance kit)`);
     }
     return failed === 0 ? 0 : 1;
   } finally {

@@ -185,7 +185,7 @@ describe('conformance kit', { timeout: 120_000 }, () => {
       assert.match(bad.stdout, /^FAIL rule 3: credit is replenished/m);
       assert.match(bad.stdout, /^PASS rule 2: /m);
       // Against a target, it says what the run leaves behind in a live mesh.
-      assert.match(bad.stdout, /^the kit sent \d+ events \(\d+ acknowledged\); .*dead_letters with event ids starting 'conformance-'/m);
+      assert.match(bad.stdout, /^the kit sent \d+ events \(\d+ acknowledged\); .*dead_letters with event ids starting 'conformance-\d+-'/m);
     } finally {
       broken.stop();
     }
