@@ -8,21 +8,29 @@ import type { Long } from '@grpc/proto-loader';
 export interface Event {
   /**
    * Globally unique and chosen by the producer: the sink's primary key, so a
-   * replayed or re-submitted event is written once.
+   * replayed or re-submitted event is written once. It, user_id and item_id
+   * are 1..512 bytes of UTF-8 with no control characters (U+0000-U+001F).
    */
   'id'?: (string);
+  /**
+   * Its profile's key in Redis: <REDIS_KEY_PREFIX>profile:<user_id>.
+   */
   'userId'?: (string);
+  /**
+   * Its product's id in Postgres (table products).
+   */
   'itemId'?: (string);
   /**
    * view, click, cart or purchase.
    */
   'kind'?: (string);
   /**
-   * When it happened, in milliseconds since the Unix epoch (producer's clock).
+   * When it happened, in milliseconds since the Unix epoch (producer's clock):
+   * an integer 1..2^53-1.
    */
   'eventTimeMs'?: (number | string | Long);
   /**
-   * Price in minor units (cents), so money is never a float.
+   * Price in minor units (cents), so money is never a float: 0..2^53-1.
    */
   'priceCents'?: (number | string | Long);
   /**
@@ -52,21 +60,29 @@ export interface Event {
 export interface Event__Output {
   /**
    * Globally unique and chosen by the producer: the sink's primary key, so a
-   * replayed or re-submitted event is written once.
+   * replayed or re-submitted event is written once. It, user_id and item_id
+   * are 1..512 bytes of UTF-8 with no control characters (U+0000-U+001F).
    */
   'id': (string);
+  /**
+   * Its profile's key in Redis: <REDIS_KEY_PREFIX>profile:<user_id>.
+   */
   'userId': (string);
+  /**
+   * Its product's id in Postgres (table products).
+   */
   'itemId': (string);
   /**
    * view, click, cart or purchase.
    */
   'kind': (string);
   /**
-   * When it happened, in milliseconds since the Unix epoch (producer's clock).
+   * When it happened, in milliseconds since the Unix epoch (producer's clock):
+   * an integer 1..2^53-1.
    */
   'eventTimeMs': (number);
   /**
-   * Price in minor units (cents), so money is never a float.
+   * Price in minor units (cents), so money is never a float: 0..2^53-1.
    */
   'priceCents': (number);
   /**

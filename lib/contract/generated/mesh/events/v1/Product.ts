@@ -3,6 +3,9 @@
 import type { Long } from '@grpc/proto-loader';
 
 export interface Product {
+  /**
+   * False when no product has the event's item_id.
+   */
   'found'?: (boolean);
   'name'?: (string);
   'category'?: (string);
@@ -10,6 +13,9 @@ export interface Product {
 }
 
 export interface Product__Output {
+  /**
+   * False when no product has the event's item_id.
+   */
   'found': (boolean);
   'name': (string);
   'category': (string);

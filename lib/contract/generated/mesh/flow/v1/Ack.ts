@@ -4,7 +4,8 @@ import type { Long } from '@grpc/proto-loader';
 
 /**
  * Rule 5: every event with a link offset below `offset` is done downstream
- * (for the sink: committed). Cumulative, so it never goes back.
+ * (for the sink: committed). Cumulative, so it never goes back, and never
+ * above what was received.
  */
 export interface Ack {
   'offset'?: (number | string | Long);
@@ -12,7 +13,8 @@ export interface Ack {
 
 /**
  * Rule 5: every event with a link offset below `offset` is done downstream
- * (for the sink: committed). Cumulative, so it never goes back.
+ * (for the sink: committed). Cumulative, so it never goes back, and never
+ * above what was received.
  */
 export interface Ack__Output {
   'offset': (number);

@@ -2,27 +2,35 @@
 
 
 /**
- * The sender has no more to send. The receiver delivers and acknowledges what
- * it holds, then ends the call with OK.
+ * Rule 8: the sender has no more to send (a half-close means the same). The
+ * receiver delivers and acknowledges what it holds, then ends the call with
+ * OK; a Batch or Open after it is refused with FAILED_PRECONDITION.
  */
 export interface Close {
+  /**
+   * Free text; a receiver logs at most its first 1024 bytes.
+   */
   'reason'?: (string);
   /**
-   * A gRPC status code when the sender closes because the receiver broke the
-   * contract (rule 1), 0 otherwise.
+   * The gRPC status code of the breach when the sender closes because the
+   * receiver broke the contract (e.g. INVALID_ARGUMENT = 3), 0 otherwise.
    */
   'code'?: (number);
 }
 
 /**
- * The sender has no more to send. The receiver delivers and acknowledges what
- * it holds, then ends the call with OK.
+ * Rule 8: the sender has no more to send (a half-close means the same). The
+ * receiver delivers and acknowledges what it holds, then ends the call with
+ * OK; a Batch or Open after it is refused with FAILED_PRECONDITION.
  */
 export interface Close__Output {
+  /**
+   * Free text; a receiver logs at most its first 1024 bytes.
+   */
   'reason': (string);
   /**
-   * A gRPC status code when the sender closes because the receiver broke the
-   * contract (rule 1), 0 otherwise.
+   * The gRPC status code of the breach when the sender closes because the
+   * receiver broke the contract (e.g. INVALID_ARGUMENT = 3), 0 otherwise.
    */
   'code': (number);
 }

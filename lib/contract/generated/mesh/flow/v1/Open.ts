@@ -2,15 +2,16 @@
 
 
 /**
- * Rule 7: the first frame of every link.
+ * Rule 7: the first frame of every link, sent at once after dialling. A call
+ * that has not sent it holds no link slot, and may be ended while it waits.
  */
 export interface Open {
   /**
-   * The link's name, e.g. "source->enrichment".
+   * The link's name, e.g. "source->enrichment": required, 1..256 bytes of UTF-8.
    */
   'link'?: (string);
   /**
-   * Who is sending: a service name and instance.
+   * Who is sending, a service name and instance: 0..256 bytes of UTF-8.
    */
   'sender'?: (string);
   /**
@@ -20,15 +21,16 @@ export interface Open {
 }
 
 /**
- * Rule 7: the first frame of every link.
+ * Rule 7: the first frame of every link, sent at once after dialling. A call
+ * that has not sent it holds no link slot, and may be ended while it waits.
  */
 export interface Open__Output {
   /**
-   * The link's name, e.g. "source->enrichment".
+   * The link's name, e.g. "source->enrichment": required, 1..256 bytes of UTF-8.
    */
   'link': (string);
   /**
-   * Who is sending: a service name and instance.
+   * Who is sending, a service name and instance: 0..256 bytes of UTF-8.
    */
   'sender': (string);
   /**
