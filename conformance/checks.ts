@@ -460,8 +460,11 @@ export const halfClose: Scenario = async (kit) => {
   return results;
 };
 
-/** Calls the kit leaves waiting without an Open. */
-const idleCalls = 40;
+/**
+ * Calls the kit leaves waiting without an Open: more than the default MAX_LINKS
+ * (64), so a receiver that lets waiting calls take link slots is caught as configured by default.
+ */
+const idleCalls = 80;
 /** OPEN_TIMEOUT_MS's default: how long a receiver lets a call wait for its Open. */
 const defaultOpenTimeoutMs = 2_000;
 

@@ -134,14 +134,14 @@ describe('conformance kit', { timeout: 120_000 }, () => {
     assert.match(proper.seen, /^ended before Opened: RESOURCE_EXHAUSTED/);
     const idle = find(results, /never send Open/);
     assert.equal(idle.pass, false);
-    assert.match(idle.seen, /32 still open/);
+    assert.match(idle.seen, /64 still open/);
   });
 
   test('a receiver that keeps the contract evicts calls waiting for their Open and times the rest out (rule 7)', async () => {
     const results = await checkBroken(conforming, [pendingOpens]);
     assert.ok(results.every((result) => result.pass), JSON.stringify(results));
-    // 16 wait at most: the 24 oldest are evicted by newer ones and one more by the proper call; the 15 newest run out of time.
-    assert.match(find(results, /never send Open/).seen, /25 RESOURCE_EXHAUSTED, 15 DEADLINE_EXCEEDED/);
+    // 16 wait at most: the 64 oldest are evicted by newer ones and one more by the proper call; the 15 newest run out of time.
+    assert.match(find(results, /never send Open/).seen, /65 RESOURCE_EXHAUSTED, 15 DEADLINE_EXCEEDED/);
   });
 
   test('catches a receiver that takes a Batch after Close (rule 8)', async () => {
