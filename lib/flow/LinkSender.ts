@@ -320,7 +320,7 @@ export class LinkSender extends EventEmitter {
       const batchEvents = start === 0 && count === events.length ? (events as Event[]) : events.slice(start, start + count);
       const frame = encodeFrame({ batch: { offset: connection.sent, events: batchEvents, traceContext } } satisfies Upstream);
       if (frame.length <= maxBytes) return { frame, count };
-      if (count === 1) throw new EventTooLargeError(events[start]?.id ?? '?', frame.length, maxBytes);
+      if (count === 1) throw new EventTooLargeError(start, events[start]?.id ?? '?', frame.length, maxBytes);
     }
   }
 

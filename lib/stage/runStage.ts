@@ -2,7 +2,7 @@ import { asDeadLetter, eventRejection } from '../contract/eventRules.js';
 import type { Event, Event__Output } from '../contract/loadContract.js';
 import { bindServer, createFlowServer, type FlowServerOptions } from '../flow/FlowServer.js';
 import type { Delivery } from '../flow/LinkReceiver.js';
-import { LinkResetError } from '../flow/linkErrors.js';
+import { EventTooLargeError, LinkResetError } from '../flow/linkErrors.js';
 import { createLogger } from '../log.js';
 import type { LinkCredentials } from '../security/linkCredentials.js';
 import type { ServiceHealth } from '../service/ServiceHealth.js';
@@ -224,6 +224,46 @@ export async function runStage(definition: StageDefinition): Promise<RunningStag
     }
   }
 
+  /**
+   * Sends a processed batch on. When its link resets before anything of it was lost (nothing
+   * was acknowledged upstream of it yet, so no reset of the upstream link happened), it goes
+   * again on the next connection. An event too large for any frame the receiver accepts goes
+   * on as a (smaller) dead letter, and is dropped with a log line if even that does not fit.
+   */
+  async function sendOnward(sender: Downstream, output: Output, batch: Event[]): Promise<void> {
+    let events = batch;
+    const shrunk = new WeakSet<Event>();
+    for (;;) {
+      const send = startSendSpan(output.context, { link: sender.link, events: events.length, creditAvailable: sender.stats().availableCredit });
+      try {
+        const sent = await sender.send(events, send.carrier);
+        pendingAcks.push({ generation: sent.generation, end: sent.offset + sent.count, delivery: output.delivery });
+        return;
+      } catch (error) {
+        if (error instanceof LinkResetError && !output.delivery.abandoned) continue;
+        if (!(error instanceof EventTooLargeError)) throw error;
+        // The events before it are on their way: send the rest, the culprit replaced.
+        const [culprit, ...rest] = events.slice(error.index);
+        if (shrunk.has(culprit!)) {
+          log.error('an event too large even as a dead letter was dropped', { eventId: error.eventId, error: error.message });
+          events = rest;
+        } else {
+          const dead = asDeadLetter(culprit as Event__Output, culprit!.deadLetter?.stage ?? definition.name, culprit!.deadLetter?.reason ?? error.message);
+          shrunk.add(dead);
+          events = [dead, ...rest];
+        }
+        if (events.length === 0) {
+          // Only the part before the culprit went: acknowledged upstream once downstream acknowledged what was sent so far.
+          const { generation, sent } = sender.stats();
+          pendingAcks.push({ generation, end: sent, delivery: output.delivery });
+          return;
+        }
+      } finally {
+        send.span.end();
+      }
+    }
+  }
+
   async function passOn(): Promise<void> {
     for (;;) {
       const output = outputs.shift();
@@ -241,15 +281,10 @@ export async function runStage(definition: StageDefinition): Promise<RunningStag
           delivery.acknowledge();
           if (!sender) pressure.countOut(delivery.events.length);
         } else {
-          const send = startSendSpan(output.context, { link: sender.link, events: events.length, creditAvailable: sender.stats().availableCredit });
-          const sent = await sender.send(events, send.carrier).finally(() => send.span.end());
-          pendingAcks.push({ generation: sent.generation, end: sent.offset + sent.count, delivery });
+          await sendOnward(sender, output, events);
         }
       } catch (error) {
-        if (error instanceof LinkResetError) {
-          // Sent on a connection that is gone: its upstream link re-delivers it (a no-op if the reset already ended that link).
-          delivery.reject(`downstream link ${sender!.link} reset`);
-        } else {
+        if (!(error instanceof LinkResetError)) {
           log.error('batch failed; its link is reset so upstream re-delivers it', { link: delivery.link, error: String(error) });
           delivery.reject(`${definition.name} failed a batch`);
         }

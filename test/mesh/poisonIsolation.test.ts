@@ -145,3 +145,21 @@ test('poison isolation: a stage holding a batch for a dependency that is down fo
   assert.equal(code, 0, 'it exits by itself, cleanly');
   assert.ok(tookMs < 12_000, `within its grace period and the close timeouts (${tookMs} ms)`);
 });
+
+test('poison isolation: an event too large for any frame the next stage accepts goes on as a dead letter, and its link carries on', { timeout: 90_000 }, async (t) => {
+  const run = await startMeshUnderTest({ serviceEnv: { sink: { MAX_BATCH_BYTES: '4096' } } });
+  t.after(() => run.dispose());
+  const runId = `fat-${randomBytes(3).toString('hex')}`;
+  const event = (suffix: string, segment = 'test'): Event => ({
+    id: `${runId}-${suffix}`, userId: 'user-1', itemId: 'item-1', kind: 'view', eventTimeMs: Date.now(), priceCents: 100, acceptedAtMs: Date.now(), profile: { ...profile, segment },
+  });
+  const batch = [event('before'), event('fat', 's'.repeat(10_000)), event('after')];
+  await sendOverLink(run.mesh.address('join'), batch);
+  const committed = await count(run, 'SELECT count(*) FROM events WHERE id = ANY($1)', [`${runId}-before`, `${runId}-after`]);
+  assert.equal(committed, 2, 'the events around it are committed');
+  const dead = (await run.pool.query('SELECT stage, reason, payload FROM dead_letters WHERE event_id = $1', [`${runId}-fat`])).rows;
+  assert.equal(dead.length, 1, 'the fat one is a dead letter');
+  assert.equal(dead[0].stage, 'join');
+  assert.match(dead[0].reason, /needs a \d+-byte frame; the receiver accepts at most 4096/);
+  assert.ok(dead[0].payload.profile.segment.length <= 1_025, 'its payload cut to size');
+});
