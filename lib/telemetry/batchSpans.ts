@@ -17,7 +17,9 @@ export type TraceCarrier = Record<string, string>;
  */
 export function contextOf(carrier: TraceCarrier | undefined): Context {
   if (carrier?.traceparent === undefined) return unsampled;
-  return propagation.extract(ROOT_CONTEXT, carrier);
+  const extracted = propagation.extract(ROOT_CONTEXT, carrier);
+  // A traceparent that does not parse is no trace context at all: it starts no trace of its own either.
+  return trace.getSpanContext(extracted) ? extracted : unsampled;
 }
 
 /** A parent that says "not sampled" to any parent-based sampler. */

@@ -21,10 +21,10 @@ await runService('source', async (env, kit) => {
   // Unique per source when several share the intake: the host's name unless told (a container's or pod's is its own).
   const consumer = env.string('SOURCE_CONSUMER', `source-${hostname()}`);
   const claimIdleMs = env.integer('SOURCE_CLAIM_IDLE_MS', 60_000, { min: 1_000, max: 86_400_000 });
-  const breaker = kit.breaker('redis', isPermanentRedisError);
   env.done();
 
   const redis = createRedis(redisUrl, { name: 'mesh-source' });
+  const breaker = kit.breaker('redis', isPermanentRedisError, () => redis.ping());
   const blockingRedis = createRedis(redisUrl, { name: 'mesh-source-reader' });
   await Promise.all([redisReady(redis), redisReady(blockingRedis)]).catch(() => undefined);
   const intake = new Intake(redis, blockingRedis, breaker, intakeStreamKey(keyPrefix), 'mesh', consumer);
