@@ -11,7 +11,8 @@ test('a batch continues a valid traceparent; an invalid one, like none, is an un
   const valid = trace.getSpanContext(contextOf({ traceparent: `00-${traceId}-00f067aa0ba902b7-01` }));
   assert.equal(valid?.traceId, traceId);
   assert.equal(valid?.traceFlags, 1);
-  for (const carrier of [{}, { traceparent: 'garbage' }, { traceparent: `00-${'0'.repeat(32)}-00f067aa0ba902b7-01` }]) {
+  const carriers: Array<Record<string, string>> = [{}, { traceparent: 'garbage' }, { traceparent: `00-${'0'.repeat(32)}-00f067aa0ba902b7-01` }];
+  for (const carrier of carriers) {
     const parent = trace.getSpanContext(contextOf(carrier));
     assert.ok(parent, `a parent for ${JSON.stringify(carrier)}`);
     assert.equal(parent.traceFlags, 0, `not sampled: ${JSON.stringify(carrier)}`);
