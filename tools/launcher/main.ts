@@ -16,6 +16,8 @@ const products = env.integer('SEED_PRODUCTS', 500, { min: 0, max: 10_000_000 });
 const gatewayPort = env.integer('GATEWAY_PORT', defaultPorts.gateway, { min: 1, max: 65_535 });
 // The four stages listen on consecutive ports from here: source, enrichment, join, sink.
 const basePort = env.integer('MESH_BASE_PORT', defaultPorts.source, { min: 1, max: 65_532 });
+// Their admin APIs, likewise, on consecutive ports from here (a second mesh on the machine moves all three).
+const adminBasePort = env.integer('MESH_ADMIN_BASE_PORT', defaultAdminPorts.source, { min: 1, max: 65_532 });
 // REPLACE_SOURCE, REPLACE_ENRICHMENT, REPLACE_JOIN, REPLACE_SINK: a command line run in place of that stage, from the
 // project root, split on whitespace (no quoting), e.g. REPLACE_ENRICHMENT="/usr/bin/python3 examples/python-enrichment/enrichment.py".
 const replace = Object.fromEntries((['source', 'enrichment', 'join', 'sink'] as const).flatMap((stage) => {
@@ -27,6 +29,13 @@ try {
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
   console.error(`mesh: ${error.message}`);
+  process.exit(2);
+}
+const stagePorts = { source: basePort, enrichment: basePort + 1, join: basePort + 2, sink: basePort + 3 };
+const adminPorts = { source: adminBasePort, enrichment: adminBasePort + 1, join: adminBasePort + 2, sink: adminBasePort + 3 };
+const allPorts = [...Object.values(stagePorts), ...Object.values(adminPorts), gatewayPort];
+if (new Set(allPorts).size !== allPorts.length) {
+  console.error(`mesh: MESH_BASE_PORT (${basePort}-${basePort + 3}), MESH_ADMIN_BASE_PORT (${adminBasePort}-${adminBasePort + 3}) and GATEWAY_PORT (${gatewayPort}) overlap`);
   process.exit(2);
 }
 
@@ -49,8 +58,8 @@ const mesh = await Mesh.start({
   databaseUrl: postgres.url,
   redisUrl: redisServer.url,
   keyPrefix,
-  ports: { source: basePort, enrichment: basePort + 1, join: basePort + 2, sink: basePort + 3, gateway: gatewayPort },
-  adminPorts: defaultAdminPorts,
+  ports: { ...stagePorts, gateway: gatewayPort },
+  adminPorts,
   replace,
   // Fault switches on, as a demo wants them; 10% of requests traced, unless the OTEL_* variables say otherwise.
   env: { FAULT_SWITCHES: 'on', OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1', ...(process.env as Record<string, string>) },
