@@ -1,5 +1,6 @@
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { FaultSettings, FaultSwitches } from '../lib/faults.js';
+import { readJsonStream } from '../lib/service/jsonHttp.js';
 import type { HopPressure, HopSnapshot } from '../lib/telemetry/HopPressure.js';
 import type { EdgeFigures, EdgeTraffic } from './EdgeTraffic.js';
 
@@ -24,6 +25,16 @@ export class HopRefusedError extends Error {
 
 const requestTimeoutMs = 1_000;
 const reportMaxAgeMs = 500;
+/** A hop's admin API may be another program's: what the gateway reads of it is bounded. */
+const maxReplyBytes = 4 * 1024 * 1024;
+
+/** prom-client's JSON of one metric family, as AggregatorRegistry merges it. */
+const isMetricFamily = (family: unknown): boolean => {
+  const { name, help, type, values, aggregator } = (family ?? {}) as Record<string, unknown>;
+  return typeof name === 'string' && typeof help === 'string' && typeof type === 'string' && typeof aggregator === 'string' && Array.isArray(values)
+    // JSON writes a NaN sample as null.
+    && values.every((sample) => { const value = (sample as { value?: unknown } | null)?.value; return typeof value === 'number' || value === null; });
+};
 
 /**
  * The whole mesh's pressure, as seen from the gateway: its own figures and
@@ -55,7 +66,9 @@ export class MeshPressure {
   /** Every hop's metrics and the gateway's own, in one Prometheus text (each series labelled by its stage). */
   async metricsText(): Promise<string> {
     const fetched = await Promise.all(stageNames.map((stage) => this.#fetchJson(stage, '/metrics?format=json').catch(() => undefined)));
-    const all = [await this.ownMetrics.getMetricsAsJSON(), ...fetched.filter((metrics) => Array.isArray(metrics))];
+    // A hop that answers something else is left out, so one replacement cannot break every hop's figures.
+    const valid = fetched.filter((metrics) => Array.isArray(metrics) && metrics.every(isMetricFamily));
+    const all = [await this.ownMetrics.getMetricsAsJSON(), ...valid];
     return AggregatorRegistry.aggregate(all as object[]).metrics();
   }
 
@@ -75,7 +88,9 @@ export class MeshPressure {
   async #collect(): Promise<MeshPressureReport> {
     const hops = await Promise.all(stageNames.map(async (stage): Promise<HopSnapshot | UnreachableHop> => {
       try {
-        return await this.#fetchJson(stage, '/v1/pressure') as HopSnapshot;
+        const hop = await this.#fetchJson(stage, '/v1/pressure') as Partial<HopSnapshot> | null;
+        if (hop?.name !== stage || hop.up !== true) return { name: stage, up: false, error: `its /v1/pressure is not a report of ${stage} ({"name": "${stage}", "up": true, ...})` };
+        return hop as HopSnapshot;
       } catch (error) {
         return { name: stage, up: false, error: error instanceof Error ? error.message : String(error) };
       }
@@ -91,6 +106,9 @@ export class MeshPressure {
   async #fetchJson(stage: StageName, path: string): Promise<unknown> {
     const response = await fetch(`http://${this.admins[stage]}${path}`, { signal: AbortSignal.timeout(requestTimeoutMs) });
     if (!response.ok) throw new Error(`${stage} answered ${response.status}`);
-    return response.json();
+    // Node's fetch gives a web stream, which is async-iterable in Node though not in the DOM's types.
+    const value = await readJsonStream((response.body ?? []) as AsyncIterable<Uint8Array>, maxReplyBytes);
+    if (value instanceof Error) throw new Error(`${stage}: ${value.message}`);
+    return value;
   }
 }

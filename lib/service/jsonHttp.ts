@@ -4,12 +4,17 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 const maxBodyBytes = 4096;
 
 /** The request's JSON body (at most 4 KiB), or the error to answer 400 with. */
-export async function readJson(request: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
+export function readJson(request: IncomingMessage): Promise<unknown> {
+  return readJsonStream(request, maxBodyBytes);
+}
+
+/** JSON of at most `maxBytes` from a byte stream (a request, or a reply's body), or the error saying why not. */
+export async function readJsonStream(body: AsyncIterable<Uint8Array>, maxBytes: number): Promise<unknown> {
+  const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
+  for await (const chunk of body) {
     size += chunk.length;
-    if (size > maxBodyBytes) return new Error(`the body is larger than ${maxBodyBytes} bytes`);
+    if (size > maxBytes) return new Error(`the body is larger than ${maxBytes} bytes`);
     chunks.push(chunk);
   }
   try {

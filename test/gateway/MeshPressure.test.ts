@@ -1,0 +1,48 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { FaultSwitches } from '../../lib/faults.js';
+import { HopPressure } from '../../lib/telemetry/HopPressure.js';
+import { createMetricsRegistry } from '../../lib/telemetry/prometheusMetrics.js';
+import { EdgeTraffic } from '../../gateway/EdgeTraffic.js';
+import { MeshPressure, stageNames, type StageName } from '../../gateway/MeshPressure.js';
+
+/** An admin API as another program might serve it: `routes` maps a path to the body it answers. */
+async function startAdmin(routes: Record<string, string>): Promise<{ address: string; server: Server }> {
+  const server = createServer((request, response) => {
+    const body = routes[request.url ?? ''];
+    response.writeHead(body === undefined ? 404 : 200, { 'content-type': 'application/json' });
+    response.end(body ?? '{}');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { address: `127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+test('the gateway reads hops\' admin APIs defensively: a wrong report is shown down with why, an oversized one is not read, and bad metrics leave the others\' figures intact', async (t) => {
+  const own = new HopPressure('gateway', new FaultSwitches(false));
+  t.after(() => own.stop());
+  const registry = createMetricsRegistry(own);
+  const sinkMetrics = await createMetricsRegistry(new HopPressure('sink', new FaultSwitches(false))).getMetricsAsJSON();
+  const admins = {
+    source: await startAdmin({ '/v1/pressure': JSON.stringify({ name: 'source', up: true }), '/metrics?format=json': '[]' }),
+    enrichment: await startAdmin({ '/v1/pressure': JSON.stringify({ name: 'my-enrichment', up: true }), '/metrics?format=json': JSON.stringify([{ name: 'x', values: 'not an array' }]) }),
+    join: await startAdmin({ '/v1/pressure': JSON.stringify({ name: 'join', up: true, pad: 'x'.repeat(5 * 1024 * 1024) }), '/metrics?format=json': 'null' }),
+    sink: await startAdmin({ '/v1/pressure': JSON.stringify({ name: 'sink', up: true }), '/metrics?format=json': JSON.stringify(sinkMetrics) }),
+  };
+  t.after(() => { for (const admin of Object.values(admins)) admin.server.close(); });
+  const addresses = Object.fromEntries(stageNames.map((stage) => [stage, admins[stage].address])) as Record<StageName, string>;
+  const mesh = new MeshPressure(own, registry, new EdgeTraffic(registry, own), own.faults, addresses);
+
+  const hops = new Map((await mesh.report()).hops.map((hop) => [hop.name, hop]));
+  assert.equal(hops.get('source')?.up, true);
+  assert.equal(hops.get('sink')?.up, true);
+  assert.equal(hops.get('enrichment')?.up, false, 'a report that names another stage is not taken for enrichment');
+  assert.match((hops.get('enrichment') as { error: string }).error, /not a report of enrichment/);
+  assert.equal(hops.get('join')?.up, false, 'a 5 MB report is not read');
+  assert.match((hops.get('join') as { error: string }).error, /larger than/);
+
+  const text = await mesh.metricsText();
+  assert.match(text, /mesh_stage_events_in_total\{[^}]*stage="sink"/, "the sink's figures are merged");
+  assert.match(text, /stage="gateway"/, "and the gateway's own");
+});
