@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, what the tests need beside Node and that the machine lacks:
-# Chromium (the dashboard's browser test), gRPC for Debian's own Python (/usr/bin/python3, the
+# Chromium (the dashboard's browser test), gRPC and Redis for Debian's own Python (/usr/bin/python3, the
 # Python peers; a python3 earlier on PATH may be another one) and promtool (Prometheus's checker).
 # Quiet when everything is there; apt-get's output is shown only when an install fails.
 set -euo pipefail
@@ -14,6 +14,7 @@ check() {
   pyhas grpc || missing_bare+=(python3-grpcio)
   pyhas grpc_tools || missing_bare+=(python3-grpc-tools)
   pyhas google.protobuf || missing_bare+=(python3-protobuf)
+  pyhas redis || missing_bare+=(python3-redis)
   [ -x /usr/bin/promtool ] || missing_bare+=(prometheus)
   all=$(echo "${missing[*]} ${missing_bare[*]}" | xargs)
 }
