@@ -3,7 +3,7 @@ import { status } from '@grpc/grpc-js';
 /** The largest grant, and the largest outstanding credit, a link may carry (rule 1). */
 export const MAX_CREDIT = 2 ** 31 - 1;
 
-/** A breach of the wire contract, carrying the gRPC status DESIGN.md assigns to it. */
+/** A breach of the wire contract, carrying the gRPC status proto/CONTRACT.md assigns to it. */
 export class ProtocolError extends Error {
   constructor(readonly code: status, message: string) {
     super(message);

@@ -20,7 +20,7 @@ async function openRaw(target: string): Promise<RawLink> {
   return raw;
 }
 
-describe('the wire contract (DESIGN.md rules)', { timeout: 15_000 }, () => {
+describe('the wire contract (proto/CONTRACT.md rules)', { timeout: 15_000 }, () => {
   test('rule 1: credit is counted in events and additive', async (t) => {
     const receiver = await startScriptedReceiver();
     const sender = new LinkSender({ target: `127.0.0.1:${receiver.port}`, link: 'a->b', sender: 'a' });
