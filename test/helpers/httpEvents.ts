@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type pg from 'pg';
 
 export interface WireEvent { id: string; user_id: string; item_id: string; kind: string; event_time: string; price_cents: number }
 
@@ -30,4 +31,17 @@ export async function postUntilAccepted(gatewayUrl: string, events: WireEvent[],
     rejected += 1;
     await sleep(Math.min(maxWaitMs, Number(answer.retryAfter ?? 1) * 1000));
   }
+}
+
+/** Posts `events` (until accepted) and waits, up to `timeoutMs`, until all are committed; resolves with how many were. */
+export async function postAndAwaitCommit(gatewayUrl: string, pool: pg.Pool, events: WireEvent[], timeoutMs = 20_000): Promise<number> {
+  await postUntilAccepted(gatewayUrl, events);
+  const deadline = Date.now() + timeoutMs;
+  const ids = events.map((event) => event.id);
+  let committed = 0;
+  while (Date.now() < deadline && committed < events.length) {
+    committed = Number((await pool.query<{ count: string }>('SELECT count(*) FROM events WHERE id = ANY($1)', [ids])).rows[0]!.count);
+    if (committed < events.length) await sleep(100);
+  }
+  return committed;
 }
