@@ -1,0 +1,146 @@
+import { describe, test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import * as grpc from '@grpc/grpc-js';
+import { RawLink } from '../../conformance/RawLink.js';
+import { Breaker } from '../../lib/breaker.js';
+import { PROTOCOL_VERSION, type Event, type Event__Output } from '../../lib/contract/loadContract.js';
+import { bindServer, createFlowServer } from '../../lib/flow/FlowServer.js';
+import { InboundLinks } from '../../lib/stage/InboundLinks.js';
+import { createRedis, deleteKeysWithPrefix, intakeStreamKey, isPermanentRedisError, redisReady } from '../../lib/storage/redis.js';
+import { Intake } from '../../services/source/Intake.js';
+import { IntakeWriter } from '../../services/source/IntakeWriter.js';
+import { proxyToSharedRedis } from '../chaos/chaosMesh.js';
+import { makeEvents } from '../helpers/events.js';
+import { randomName, redisUrl } from '../helpers/testServers.js';
+
+interface Source { link: RawLink; writer: IntakeWriter; intake: Intake; entries(): Promise<Array<{ id: string; event: Event__Output }>> }
+
+/**
+ * The source's intake side, for real: a Flow server whose links go into InboundLinks, an
+ * IntakeWriter over an Intake on the shared Redis (a key prefix of its own), and a raw gateway
+ * link into it. `redisThrough` puts a TCP proxy between the writer and Redis.
+ */
+async function startSource(t: TestContext, { capacity = 100, maxLength = 1_000, redisThrough }: { capacity?: number; maxLength?: number; redisThrough?: string } = {}): Promise<Source> {
+  const prefix = randomName('mesh-test-intake-writer-') + ':';
+  const key = intakeStreamKey(prefix);
+  const direct = createRedis(redisUrl, { name: 'intake-writer-test' });
+  const redis = createRedis(redisThrough ?? redisUrl, { name: 'intake-writer-under-test' });
+  await Promise.all([redisReady(direct), redisReady(redis)]);
+  const breaker = new Breaker('redis', { timeoutMs: 5_000, errorThresholdPercentage: 50, resetTimeoutMs: 500, volumeThreshold: 5 }, isPermanentRedisError);
+  const intake = new Intake(redis, redis, breaker, key, 'mesh', 'source-test');
+  await intake.createGroup();
+
+  const inbound = new InboundLinks();
+  const server = createFlowServer({ receiver: 'source', capacity, maxBatchEvents: 50, maxBatchBytes: 1 << 20, maxLinks: 4 }, (opened) => inbound.add(opened));
+  const port = await bindServer(server, '127.0.0.1:0');
+  const writer = new IntakeWriter(intake, inbound, maxLength, 0);
+  const stopping = new AbortController();
+  const running = writer.run(50, stopping.signal);
+
+  const link = new RawLink(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  link.send({ open: { link: 'gateway->source', sender: 'gateway', protocolVersion: PROTOCOL_VERSION } });
+  assert.ok(await link.awaitCredit(capacity, 5_000), 'the link opened with its whole capacity as credit');
+
+  t.after(async () => {
+    stopping.abort();
+    link.dispose();
+    server.forceShutdown();
+    await running.catch(() => undefined);
+    breaker.shutdown();
+    await deleteKeysWithPrefix(direct, prefix);
+    redis.disconnect();
+    direct.disconnect();
+  });
+  const entries = async () => {
+    const stream = await direct.xrange(key, '-', '+');
+    return stream.map(([id, fields]) => ({ id, event: JSON.parse(fields[1]!) as Event__Output }));
+  };
+  return { link, writer, intake, entries };
+}
+
+function sendBatch(link: RawLink, events: Event[]): void {
+  link.send({ batch: { offset: link.sent, events, traceContext: {} } });
+}
+
+async function until(condition: () => boolean, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${condition.toString()}`);
+    await sleep(5);
+  }
+}
+
+const lastAck = (link: RawLink) => link.acks.at(-1) ?? 0;
+
+describe('IntakeWriter', { timeout: 30_000 }, () => {
+  test('events taken from the link land in the intake stream in order, with acceptedAtMs set, and the sender sees them acknowledged', async (t) => {
+    const { link, entries } = await startSource(t);
+    const events = makeEvents(5);
+    const before = Date.now();
+    sendBatch(link, events.slice(0, 2));
+    sendBatch(link, events.slice(2));
+    await until(() => lastAck(link) === 5);
+
+    const stored = await entries();
+    assert.deepEqual(stored.map((entry) => entry.event.id), events.map((event) => event.id));
+    for (const { event } of stored) {
+      assert.ok(event.acceptedAtMs >= before && event.acceptedAtMs <= Date.now(), `acceptedAtMs ${event.acceptedAtMs}`);
+      assert.equal(event.deadLetter ?? null, null);
+    }
+  });
+
+  test('a delivery is acknowledged upstream only once its XADD is in Redis', async (t) => {
+    const proxy = await proxyToSharedRedis();
+    const { link, entries } = await startSource(t, { redisThrough: proxy.url(redisUrl) });
+    t.after(() => proxy.close());
+    proxy.delayMs = 300; // each way: the XADD reaches Redis 300 ms after it is written, its reply 300 ms later
+
+    sendBatch(link, makeEvents(4));
+    await sleep(250);
+    assert.deepEqual(link.acks, [], 'no Ack while the XADD is on its way');
+    for (let frame = await link.next(5_000); frame; frame = await link.next(5_000)) {
+      if (!frame.ack) continue;
+      assert.ok((await entries()).length >= frame.ack.offset, `Ack ${frame.ack.offset} came after its events were stored`);
+      if (frame.ack.offset === 4) break;
+    }
+    assert.equal(lastAck(link), 4);
+  });
+
+  test('once the intake holds maxLength entries the writer stops taking, so no more credit goes upstream, and removed(n) lets it take n more', async (t) => {
+    const { link, writer, intake, entries } = await startSource(t, { capacity: 10, maxLength: 20 });
+    sendBatch(link, makeEvents(10));
+    await until(() => lastAck(link) === 10 && link.outstanding === 10);
+    sendBatch(link, makeEvents(10));
+    await until(() => lastAck(link) === 20 && link.outstanding === 10);
+
+    // The intake is full: these 10 wait in the link, untaken, and their credit is not given back.
+    sendBatch(link, makeEvents(10));
+    await sleep(300);
+    assert.equal(link.outstanding, 0, 'no credit granted while the intake is full');
+    assert.equal(lastAck(link), 20);
+    assert.equal((await entries()).length, 20);
+
+    // Five entries leave the intake (as the reader removes them once the sink committed them).
+    await intake.remove((await entries()).slice(0, 5).map((entry) => entry.id));
+    writer.removed(5);
+    await until(() => lastAck(link) === 25 && link.outstanding === 5);
+    await sleep(300);
+    assert.equal(lastAck(link), 25, 'it takes exactly the room made, then stops again');
+    assert.equal(link.outstanding, 5);
+    assert.equal((await entries()).length, 20);
+  });
+
+  test('an event that breaks the contract rules is stored as a dead letter of the source, and acknowledged with the rest', async (t) => {
+    const { link, entries } = await startSource(t);
+    const [good, bad] = makeEvents(2);
+    sendBatch(link, [good!, { ...bad!, kind: 'jump' }]);
+    await until(() => lastAck(link) === 2);
+
+    const [first, second] = (await entries()).map((entry) => entry.event);
+    assert.equal(first!.id, good!.id);
+    assert.equal(first!.deadLetter ?? null, null);
+    assert.equal(second!.id, bad!.id);
+    assert.deepEqual(second!.deadLetter, { stage: 'source', reason: 'invalid kind: one of view, click, cart, purchase' });
+  });
+});
