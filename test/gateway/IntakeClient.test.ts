@@ -1,0 +1,93 @@
+import { describe, test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ROOT_CONTEXT } from '@opentelemetry/api';
+import type { Delivery, LinkReceiver } from '../../lib/flow/LinkReceiver.js';
+import { LinkSender } from '../../lib/flow/LinkSender.js';
+import { IntakeClient, IntakeUnavailableError, NoCreditError } from '../../gateway/IntakeClient.js';
+import { makeEvents } from '../helpers/events.js';
+import { startReceiver } from '../helpers/receivers.js';
+
+/**
+ * The source as the gateway sees it: a real Flow receiver whose deliveries the test acknowledges
+ * (or rejects) when it chooses. `taking: false`: nothing is taken from the link (the intake is
+ * full), so its credit is not given back.
+ */
+async function startIntake(t: TestContext, { capacity = 100, taking = true } = {}) {
+  const deliveries: Delivery[] = [];
+  const links: LinkReceiver[] = [];
+  const take = (link: LinkReceiver) => {
+    links.push(link);
+    if (taking) void (async () => { for await (const delivery of link) deliveries.push(delivery); })();
+  };
+  const receiver = await startReceiver(take, { receiver: 'source', capacity });
+  const sender = new LinkSender({ target: receiver.target, link: 'gateway->source', sender: 'gateway', backoff: { initialMs: 10, maxMs: 20 } });
+  const client = new IntakeClient(sender);
+  t.after(() => { sender.cancel(); receiver.stop(); });
+  await sender.waitForCredit();
+  return { client, deliveries, links };
+}
+
+/** Where a promise stands now, without waiting for it. */
+async function settled(promise: Promise<unknown>): Promise<'pending' | 'resolved' | 'rejected'> {
+  return Promise.race([promise.then(() => 'resolved' as const, () => 'rejected' as const), sleep(50).then(() => 'pending' as const)]);
+}
+
+async function until(condition: () => boolean, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${condition.toString()}`);
+    await sleep(5);
+  }
+}
+
+describe('IntakeClient', { timeout: 20_000 }, () => {
+  test('a submit resolves only once the source has acknowledged its events', async (t) => {
+    const { client, deliveries } = await startIntake(t);
+    const events = makeEvents(3);
+    const submitted = client.submit(events, ROOT_CONTEXT);
+    await until(() => deliveries.flatMap((delivery) => delivery.events).length === 3);
+    assert.deepEqual(deliveries.flatMap((delivery) => delivery.events.map((event) => event.id)), events.map((event) => event.id));
+    await sleep(100);
+    assert.equal(await settled(submitted), 'pending', 'received but not acknowledged: not yet in the intake');
+
+    for (const delivery of deliveries) delivery.acknowledge();
+    await submitted;
+  });
+
+  test('a submit the credit cannot cover is refused at once with NoCreditError (the 429, with its Retry-After), and nothing of it is sent', async (t) => {
+    const { client, links } = await startIntake(t, { capacity: 10, taking: false });
+    const first = client.submit(makeEvents(7), ROOT_CONTEXT);
+    await until(() => links[0]!.received === 7);
+
+    const refused = client.submit(makeEvents(4), ROOT_CONTEXT);
+    assert.equal(await settled(refused), 'rejected');
+    await assert.rejects(refused, (error) => error instanceof NoCreditError && error.retryAfterSeconds >= 1);
+    await sleep(100);
+    assert.equal(links[0]!.received, 7, 'the refused events never crossed the link');
+
+    // The intake makes room: what was taken is acknowledged, and the first submit resolves.
+    for await (const delivery of links[0]!) {
+      delivery.acknowledge();
+      if (delivery.offset + delivery.events.length === 7) break;
+    }
+    await first;
+  });
+
+  test('a link reset before the ack rejects the submit with IntakeUnavailableError (the 503), so none of its events count as accepted; sent again on the new link they are', async (t) => {
+    const { client, deliveries, links } = await startIntake(t);
+    const events = makeEvents(5);
+    const outcome = client.submit(events, ROOT_CONTEXT).then(() => 'accepted', (error: unknown) => error);
+    await until(() => deliveries.length > 0);
+    deliveries[0]!.reject('source stopping');
+    const error = await outcome;
+    assert.ok(error instanceof IntakeUnavailableError, `rejected with ${String(error)}`);
+
+    await client.sender.waitForCredit();
+    assert.equal(links.length, 2, 'a new link');
+    const retried = client.submit(events, ROOT_CONTEXT);
+    await until(() => deliveries.slice(1).flatMap((delivery) => delivery.events).length === 5);
+    for (const delivery of deliveries.slice(1)) delivery.acknowledge();
+    await retried;
+  });
+});
