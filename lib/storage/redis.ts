@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { Redis, type ChainableCommander } from 'ioredis';
 import { createLogger } from '../log.js';
 
 export type { Redis } from 'ioredis';
@@ -89,13 +89,12 @@ export function isPermanentRedisError(error: unknown): boolean {
   return !transientReplies.some((reply) => error.message.startsWith(reply));
 }
 
-/** Creates consumer group `group` of stream `key` (and the stream), reading from its start; one that exists is kept. */
-export async function createConsumerGroup(redis: Redis, key: string, group: string): Promise<void> {
-  try {
-    await redis.xgroup('CREATE', key, group, '0', 'MKSTREAM');
-  } catch (error) {
-    if (!String(error).includes('BUSYGROUP')) throw error;
-  }
+/** Runs the commands of `pipeline`, and fails with the first error among them as a single command would; resolves to their replies. */
+export async function runPipeline(pipeline: ChainableCommander): Promise<unknown[]> {
+  const results = await pipeline.exec();
+  const failed = results?.find(([error]) => error);
+  if (failed) throw failed[0];
+  return (results ?? []).map(([, reply]) => reply);
 }
 
 /** Deletes every key under `prefix` (a test's or a benchmark's own), a page at a time. */

@@ -1,6 +1,7 @@
 import type { Breaker } from '../../lib/breaker.js';
 import type { Event, Event__Output } from '../../lib/contract/loadContract.js';
-import { createConsumerGroup, type Redis } from '../../lib/storage/redis.js';
+import { ConsumerGroup, type StreamEntry } from '../../lib/storage/ConsumerGroup.js';
+import { runPipeline, type Redis } from '../../lib/storage/redis.js';
 import type { Context } from '../../lib/telemetry/batchSpans.js';
 
 export interface IntakeEntry {
@@ -10,26 +11,28 @@ export interface IntakeEntry {
   traceContext: Record<string, string> | undefined;
 }
 
-type StreamReply = Array<[string, Array<[string, string[]]>]> | null;
-
 /**
  * The durable intake: a Redis Stream read through a consumer group, so an
  * entry stays pending until the source deletes it after the sink committed it.
  * Every call goes through the Redis breaker and holds while Redis is down.
  */
 export class Intake {
+  readonly #consumerGroup: ConsumerGroup;
+
   constructor(
     private readonly redis: Redis,
     /** A connection of its own: a blocking read would stall every other call on a shared one. */
-    private readonly blockingRedis: Redis,
+    blockingRedis: Redis,
     private readonly breaker: Breaker,
     readonly key: string,
     readonly group: string,
     readonly consumer: string,
-  ) {}
+  ) {
+    this.#consumerGroup = new ConsumerGroup(redis, blockingRedis, breaker, key, group, consumer);
+  }
 
-  async createGroup(): Promise<void> {
-    await this.breaker.hold('XGROUP CREATE', () => createConsumerGroup(this.redis, this.key, this.group));
+  createGroup(): Promise<void> {
+    return this.#consumerGroup.createGroup();
   }
 
   length(): Promise<number> {
@@ -39,12 +42,8 @@ export class Intake {
   /** Entries in the stream, and of those the ones delivered to a consumer and not yet removed. */
   async figures(): Promise<{ length: number; pending: number }> {
     return this.breaker.fire('XLEN XPENDING', async () => {
-      const results = await this.redis.pipeline().xlen(this.key).xpending(this.key, this.group).exec();
-      const failed = results?.find(([error]) => error);
-      if (failed) throw failed[0];
-      const length = results![0]![1] as number;
-      const pending = (results![1]![1] as [number, ...unknown[]])[0];
-      return { length, pending };
+      const [length, pendingSummary] = await runPipeline(this.redis.pipeline().xlen(this.key).xpending(this.key, this.group));
+      return { length: length as number, pending: (pendingSummary as [number, ...unknown[]])[0] };
     });
   }
 
@@ -57,9 +56,7 @@ export class Intake {
         if (trace) pipeline.xadd(this.key, '*', 'e', JSON.stringify(event), 't', trace);
         else pipeline.xadd(this.key, '*', 'e', JSON.stringify(event));
       }
-      const results = await pipeline.exec();
-      const failed = results?.find(([error]) => error);
-      if (failed) throw failed[0];
+      await runPipeline(pipeline);
     }, { trace: batchTrace });
   }
 
@@ -77,18 +74,9 @@ export class Intake {
     let attempts = 0;
     let answered = false;
     try {
-      const reply = await this.breaker.hold('XREADGROUP', () => {
-        attempts += 1;
-        // The breaker's half-open probe does not wait for entries: that would keep it from closing for up to blockMs.
-        if (this.breaker.state !== 'closed') {
-          return this.blockingRedis.xreadgroup('GROUP', this.group, this.consumer, 'COUNT', count, 'STREAMS', this.key, '>') as Promise<StreamReply>;
-        }
-        return this.blockingRedis.xreadgroup(
-          'GROUP', this.group, this.consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', this.key, '>',
-        ) as Promise<StreamReply>;
-      });
+      const read = await this.#consumerGroup.readNew(count, blockMs, { onAttempt: () => { attempts += 1; }, noWaitWhileProbing: true });
       answered = true;
-      return toEntries(reply);
+      return read.map(toEntry);
     } finally {
       if (attempts > 1 || !answered) this.#uncertainReads += 1;
     }
@@ -96,10 +84,7 @@ export class Intake {
 
   /** Entries delivered to this consumer and not yet deleted, after `afterId`: what a restart or a reset re-delivers. */
   async readPending(afterId: string, count: number): Promise<IntakeEntry[]> {
-    const reply = await this.breaker.hold('XREADGROUP', () => this.redis.xreadgroup(
-      'GROUP', this.group, this.consumer, 'COUNT', count, 'STREAMS', this.key, afterId,
-    ) as Promise<StreamReply>);
-    return toEntries(reply);
+    return (await this.#consumerGroup.readPending(afterId, count)).entries.map(toEntry);
   }
 
   /**
@@ -119,25 +104,13 @@ export class Intake {
   }
 
   /** Acknowledged end to end: gone from the group and from the stream. */
-  async remove(ids: string[]): Promise<void> {
-    await this.breaker.hold('XACK XDEL', async () => {
-      const results = await this.redis.pipeline().xack(this.key, this.group, ...ids).xdel(this.key, ...ids).exec();
-      const failed = results?.find(([error]) => error);
-      if (failed) throw failed[0];
-    });
+  remove(ids: string[]): Promise<void> {
+    return this.#consumerGroup.remove(ids);
   }
 }
 
-function toEntries(reply: StreamReply): IntakeEntry[] {
-  const entries: IntakeEntry[] = [];
-  for (const [, messages] of reply ?? []) {
-    for (const [id, fields] of messages) {
-      // A pending entry deleted meanwhile comes back with no fields.
-      if (!fields || fields.length < 2) continue;
-      entries.push({ id, event: { ...parseEvent(fields[1]!), intakeId: id }, traceContext: parseTraceContext(fields[3]) });
-    }
-  }
-  return entries;
+function toEntry({ id, fields }: StreamEntry<string>): IntakeEntry {
+  return { id, event: { ...parseEvent(fields[1]!), intakeId: id }, traceContext: parseTraceContext(fields[3]) };
 }
 
 function parseTraceContext(stored: string | undefined): Record<string, string> | undefined {

@@ -2,7 +2,8 @@ import type { Breaker } from '../../breaker.js';
 import { flowService } from '../../contract/loadContract.js';
 import type { Delivery } from '../../flow/LinkReceiver.js';
 import { createLogger } from '../../log.js';
-import { createConsumerGroup, type Redis } from '../../storage/redis.js';
+import { ConsumerGroup, type StreamEntry } from '../../storage/ConsumerGroup.js';
+import type { Redis } from '../../storage/redis.js';
 import type { InboundLinkFigures } from '../../telemetry/HopPressure.js';
 import type { Inbound } from '../Inbound.js';
 
@@ -11,8 +12,6 @@ const log = createLogger('topic');
 const blockMs = 1_000;
 /** Entries read at once, as a consumer polls many records: the most a reader holds beyond what it processes. */
 const readCount = 16;
-
-type BufferReply = Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null;
 
 /**
  * The decoupled mode's inbound: a stage's topic, read through a consumer group
@@ -28,24 +27,26 @@ export class TopicReader implements Inbound {
   #replayFrom: string | undefined = '0';
   readonly #buffered: Array<{ id: string; batch: ReturnType<typeof decodeFrame>['batch'] & object }> = [];
   readonly #timer: NodeJS.Timeout;
+  readonly #consumerGroup: ConsumerGroup;
 
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     /** A connection of its own: the blocking read would stall every other call on a shared one. */
-    private readonly blockingRedis: Redis,
-    private readonly breaker: Breaker,
+    blockingRedis: Redis,
+    breaker: Breaker,
     private readonly key: string,
-    private readonly group: string,
-    private readonly consumer: string,
+    group: string,
+    consumer: string,
     readonly link: string,
   ) {
+    this.#consumerGroup = new ConsumerGroup(redis, blockingRedis, breaker, key, group, consumer);
     this.#timer = setInterval(() => {
-      this.breaker.fire('XLEN', () => this.redis.xlen(this.key)).then((length) => { this.#length = length; }, () => undefined);
+      breaker.fire('XLEN', () => redis.xlen(key)).then((length) => { this.#length = length; }, () => undefined);
     }, 1_000);
   }
 
-  async createGroup(): Promise<void> {
-    await this.breaker.hold('XGROUP CREATE', () => createConsumerGroup(this.redis, this.key, this.group));
+  createGroup(): Promise<void> {
+    return this.#consumerGroup.createGroup();
   }
 
   get taken(): number { return this.#taken; }
@@ -62,17 +63,11 @@ export class TopicReader implements Inbound {
   async next(maxEvents: number, signal: AbortSignal): Promise<Delivery | undefined> {
     while (!signal.aborted) {
       if (this.#buffered.length > 0) return this.#deliver(maxEvents);
-      const replaying = this.#replayFrom !== undefined;
-      const reply = await this.breaker.hold('XREADGROUP', () => (replaying
-        ? this.redis.xreadgroupBuffer('GROUP', this.group, this.consumer, 'COUNT', readCount, 'STREAMS', this.key, this.#replayFrom!)
-        : this.blockingRedis.xreadgroupBuffer('GROUP', this.group, this.consumer, 'COUNT', readCount, 'BLOCK', blockMs, 'STREAMS', this.key, '>')) as Promise<BufferReply>, { signal }).catch((error: unknown) => {
-        if (signal.aborted) return null;
+      const entries = await this.#read(signal).catch((error: unknown) => {
+        if (signal.aborted) return [];
         throw error;
       });
-      const entries = reply?.[0]?.[1] ?? [];
-      if (replaying) this.#replayFrom = entries.length > 0 ? entries.at(-1)![0].toString() : undefined;
-      // A pending entry deleted meanwhile comes back with no fields.
-      for (const [id, fields] of entries) if (fields.length >= 2) this.#buffered.push({ id: id.toString(), batch: decodeFrame(fields[1]!).batch! });
+      for (const { id, fields } of entries) this.#buffered.push({ id, batch: decodeFrame(fields[1]!).batch! });
     }
     return undefined;
   }
@@ -86,6 +81,14 @@ export class TopicReader implements Inbound {
 
   close(): void {
     clearInterval(this.#timer);
+  }
+
+  /** The pending entries while replaying them, then new ones. */
+  async #read(signal: AbortSignal): Promise<Array<StreamEntry<Buffer>>> {
+    if (this.#replayFrom === undefined) return this.#consumerGroup.readNewBuffers(readCount, blockMs, { signal });
+    const { entries, lastId } = await this.#consumerGroup.readPendingBuffers(this.#replayFrom, readCount, signal);
+    this.#replayFrom = lastId;
+    return entries;
   }
 
   /** Whole entries from the head of what was read, as many as fit in `maxEvents` (at least one), as one delivery. */
@@ -110,11 +113,7 @@ export class TopicReader implements Inbound {
       receivedAtMs: Date.now(),
       abandoned: false,
       acknowledge: () => {
-        this.breaker.hold('XACK XDEL', async () => {
-          const results = await this.redis.pipeline().xack(this.key, this.group, ...ids).xdel(this.key, ...ids).exec();
-          const failed = results?.find(([error]) => error);
-          if (failed) throw failed[0];
-        }).catch((error: unknown) => log.error('could not remove processed entries; they will be processed again', { ids: ids.length, error: String(error) }));
+        this.#consumerGroup.remove(ids).catch((error: unknown) => log.error('could not remove processed entries; they will be processed again', { ids: ids.length, error: String(error) }));
       },
       reject: (details) => this.resetAll(details),
     };
