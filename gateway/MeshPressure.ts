@@ -1,11 +1,9 @@
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { FaultSettings, FaultSwitches } from '../lib/faults.js';
 import { readJsonStream } from '../lib/service/jsonHttp.js';
+import { stageNames, type StageName } from '../lib/service/stages.js';
 import type { HopPressure, HopSnapshot } from '../lib/telemetry/HopPressure.js';
 import type { EdgeFigures, EdgeTraffic } from './EdgeTraffic.js';
-
-export const stageNames = ['source', 'enrichment', 'join', 'sink'] as const;
-export type StageName = (typeof stageNames)[number];
 
 export interface UnreachableHop { name: string; up: false; error: string }
 

@@ -7,28 +7,27 @@ import { readApiKeys } from '../lib/security/apiKeys.js';
 import { readLinkCredentials } from '../lib/security/linkCredentials.js';
 import { RateLimiter, anonymousCaller, readRateLimit } from '../lib/security/RateLimiter.js';
 import { runService } from '../lib/service/runService.js';
+import { defaultAddress, defaultAdminAddress, defaultGatewayPort, stageNames, type StageName } from '../lib/service/stages.js';
 import { openDownstream, readRouting } from '../lib/stage/openDownstream.js';
-import { createPool, isPermanentPostgresError } from '../lib/storage/postgres.js';
+import { createPool, isPermanentPostgresError, readDatabaseUrl } from '../lib/storage/postgres.js';
 import { loadDashboard } from './dashboardFiles.js';
 import { EdgeTraffic } from './EdgeTraffic.js';
 import { IntakeClient } from './IntakeClient.js';
 import { createHttpApi } from './httpApi.js';
-import { MeshPressure, stageNames, type StageName } from './MeshPressure.js';
+import { MeshPressure } from './MeshPressure.js';
 import { PressureStream } from './PressureStream.js';
 
-const defaultAdminAddresses: Record<StageName, string> = { source: '127.0.0.1:9101', enrichment: '127.0.0.1:9102', join: '127.0.0.1:9103', sink: '127.0.0.1:9104' };
-
 await runService('gateway', async (env, kit) => {
-  const port = env.integer('GATEWAY_PORT', 8080, { min: 0, max: 65_535 });
+  const port = env.integer('GATEWAY_PORT', defaultGatewayPort, { min: 0, max: 65_535 });
   const host = env.string('GATEWAY_HOST', '127.0.0.1');
-  const sourceAddress = env.addresses('SOURCE_ADDR', '127.0.0.1:50051');
-  const databaseUrl = env.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/mesh', ['postgres:', 'postgresql:']);
+  const sourceAddress = env.addresses('SOURCE_ADDR', defaultAddress('source'));
+  const databaseUrl = readDatabaseUrl(env);
   const limits = {
     maxBodyBytes: env.integer('MAX_BODY_BYTES', 1024 * 1024, { min: 1024, max: 64 * 1024 * 1024 }),
     maxEvents: env.integer('MAX_EVENTS_PER_REQUEST', 1000, { min: 1, max: 100_000 }),
     maxFieldBytes: env.integer('MAX_FIELD_BYTES', 128, { min: 1, max: maxFieldBytes }),
   };
-  const admins = Object.fromEntries(stageNames.map((stage) => [stage, env.address(`${stage.toUpperCase()}_ADMIN_ADDR`, defaultAdminAddresses[stage])])) as Record<StageName, string>;
+  const admins = Object.fromEntries(stageNames.map((stage) => [stage, env.address(`${stage.toUpperCase()}_ADMIN_ADDR`, defaultAdminAddress(stage))])) as Record<StageName, string>;
   const pressureIntervalMs = env.integer('PRESSURE_INTERVAL_MS', 1_000, { min: 100, max: 60_000 });
   const maxPressureStreams = env.integer('MAX_PRESSURE_STREAMS', 32, { min: 1, max: 10_000 });
   const databaseBreaker = kit.breaker('postgres', isPermanentPostgresError);

@@ -6,6 +6,12 @@ export class ConfigError extends Error {
   }
 }
 
+/** How every program of the mesh stops on a configuration problem: one line per wrong variable, then status 2. */
+export function exitForConfigError(program: string, error: ConfigError): never {
+  console.error(`${program}: ${error.message}`);
+  process.exit(2);
+}
+
 interface IntegerBounds { min?: number; max?: number }
 
 /**

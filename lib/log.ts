@@ -1,6 +1,16 @@
+import type { Environment } from './config.js';
+
 /** One JSON line per log record on stderr; LOG_LEVEL (debug, info, warn, error, silent) filters. */
 const levels = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const;
 export type LogLevel = keyof typeof levels;
+
+/**
+ * LOG_LEVEL, checked with the rest of a program's settings. Loggers read it themselves (a module's
+ * logger exists before any settings are read), so this only finds a wrong one.
+ */
+export function readLogLevel(env: Environment): LogLevel {
+  return env.oneOf('LOG_LEVEL', Object.keys(levels) as LogLevel[], 'info');
+}
 
 /** A field's string is cut here: names, reasons and errors often come from a peer. */
 const maxStringLength = 1_024;

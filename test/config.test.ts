@@ -22,10 +22,11 @@ test('configuration is read from the environment with defaults, and every proble
 
 test('a service with invalid configuration exits at start-up with status 2, naming the variable', () => {
   const sink = fileURLToPath(new URL('../services/sink/main.js', import.meta.url));
-  const result = spawnSync(process.execPath, [sink], { env: { ...process.env, SINK_DELAY_MS: 'slow', LISTEN_ADDR: 'nowhere' }, encoding: 'utf8', timeout: 10_000 });
+  const result = spawnSync(process.execPath, [sink], { env: { ...process.env, SINK_DELAY_MS: 'slow', LISTEN_ADDR: 'nowhere', LOG_LEVEL: 'loud' }, encoding: 'utf8', timeout: 10_000 });
   assert.equal(result.status, 2);
   assert.match(result.stderr, /SINK_DELAY_MS must be an integer, got "slow"/);
   assert.match(result.stderr, /LISTEN_ADDR must be host:port, got "nowhere"/);
+  assert.match(result.stderr, /LOG_LEVEL must be one of debug, info, warn, error, silent, got "loud"/);
 });
 
 test('a stage\'s address may list its replicas, each host:port, and a malformed entry is named', () => {

@@ -6,9 +6,10 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type pg from 'pg';
+import { ConfigError, Environment, exitForConfigError } from '../lib/config.js';
 import { applyMigrations } from '../lib/storage/migrate.js';
-import { createPool, ensureDatabase } from '../lib/storage/postgres.js';
-import { createRedis, profileKey, redisReady, type Profile, type Redis } from '../lib/storage/redis.js';
+import { createPool, ensureDatabase, readDatabaseUrl } from '../lib/storage/postgres.js';
+import { createRedis, profileKey, readKeyPrefix, readRedisUrl, redisReady, type Profile, type Redis } from '../lib/storage/redis.js';
 
 export interface Product {
   id: string;
@@ -101,9 +102,16 @@ async function main(): Promise<void> {
     process.stderr.write(`seed: ${error.message}\nusage: npm run seed -- [--users N] [--products M]\n`);
     process.exit(2);
   }
-  const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/mesh';
-  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-  const prefix = process.env.REDIS_KEY_PREFIX ?? 'mesh:';
+  const env = new Environment();
+  const databaseUrl = readDatabaseUrl(env);
+  const redisUrl = readRedisUrl(env);
+  const prefix = readKeyPrefix(env);
+  try {
+    env.done();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    exitForConfigError('seed', error);
+  }
 
   await ensureDatabase(databaseUrl);
   const pool = createPool(databaseUrl, { applicationName: 'seed' });

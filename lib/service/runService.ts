@@ -1,8 +1,8 @@
 import type { Server } from 'node:http';
 import { Breaker, breakerSettings } from '../breaker.js';
-import { Environment, ConfigError } from '../config.js';
+import { Environment, ConfigError, exitForConfigError } from '../config.js';
 import { FaultSwitches } from '../faults.js';
-import { createLogger } from '../log.js';
+import { createLogger, readLogLevel } from '../log.js';
 import { HopPressure } from '../telemetry/HopPressure.js';
 import { createMetricsRegistry } from '../telemetry/prometheusMetrics.js';
 import { startTracing } from '../telemetry/tracing.js';
@@ -44,6 +44,7 @@ export async function runService(name: string, start: (env: Environment, kit: Se
   const log = createLogger(name);
   const tracing = startTracing(name);
   const env = new Environment();
+  readLogLevel(env);
   const adminAddress = options.adminAddress && env.address('ADMIN_ADDR', options.adminAddress);
   const faults = new FaultSwitches(env.oneOf('FAULT_SWITCHES', ['on', 'off'] as const, 'off') === 'on', {
     slow_sink_ms: env.integer('SINK_DELAY_MS', 0, { min: 0, max: 60_000 }),
@@ -68,10 +69,7 @@ export async function runService(name: string, start: (env: Environment, kit: Se
     service = await start(env, kit);
     if (adminAddress) admin = (await listenAdmin(adminHandler({ pressure, faults, metrics }), adminAddress)).server;
   } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`${name}: ${error.message}`);
-      process.exit(2);
-    }
+    if (error instanceof ConfigError) exitForConfigError(name, error);
     log.error('failed to start', { error: String(error) });
     process.exit(1);
   }

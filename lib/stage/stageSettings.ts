@@ -1,7 +1,7 @@
 import type { Environment } from '../config.js';
 import { readLinkCredentials } from '../security/linkCredentials.js';
 import type { ServiceKit } from '../service/runService.js';
-import { isPermanentRedisError } from '../storage/redis.js';
+import { isPermanentRedisError, readKeyPrefix, readRedisUrl } from '../storage/redis.js';
 import { readMeshMode, unlimitedCredit, type MeshMode } from './meshMode.js';
 import { readRouting } from './openDownstream.js';
 import type { StageDefinition } from './runStage.js';
@@ -16,11 +16,7 @@ export type StageSettings = Pick<StageDefinition, 'listen' | 'receiver' | 'concu
 export function stageSettings(env: Environment, kit: ServiceKit, defaultListen: string): StageSettings {
   const mode = readMeshMode(env);
   const topics = mode === 'decoupled'
-    ? new Topics(
-      env.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
-      env.string('REDIS_KEY_PREFIX', 'mesh:'),
-      kit.breaker('redis', isPermanentRedisError),
-    )
+    ? new Topics(readRedisUrl(env), readKeyPrefix(env), kit.breaker('redis', isPermanentRedisError))
     : undefined;
   return {
     mode,

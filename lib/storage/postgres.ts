@@ -1,8 +1,14 @@
 import pg from 'pg';
+import type { Environment } from '../config.js';
 import { createLogger } from '../log.js';
 
 const log = createLogger('postgres');
 const databaseNamePattern = /^[a-z_][a-z0-9_]*$/;
+
+/** DATABASE_URL: the PostgreSQL database of the mesh. */
+export function readDatabaseUrl(env: Environment): string {
+  return env.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/mesh', ['postgres:', 'postgresql:']);
+}
 
 export interface PoolOptions {
   max?: number;

@@ -1,4 +1,5 @@
 import { Redis, type ChainableCommander } from 'ioredis';
+import type { Environment } from '../config.js';
 import { createLogger } from '../log.js';
 
 export type { Redis } from 'ioredis';
@@ -9,6 +10,16 @@ const log = createLogger('redis');
 export interface Profile {
   segment: string;
   country: string;
+}
+
+/** REDIS_URL: the Redis of the mesh. */
+export function readRedisUrl(env: Environment): string {
+  return env.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']);
+}
+
+/** REDIS_KEY_PREFIX: what every key of the mesh in Redis starts with, so that meshes can share a Redis. */
+export function readKeyPrefix(env: Environment): string {
+  return env.string('REDIS_KEY_PREFIX', 'mesh:');
 }
 
 export function intakeStreamKey(prefix: string): string {

@@ -1,14 +1,15 @@
 import { runService } from '../../lib/service/runService.js';
+import { defaultAddress, defaultAdminAddress } from '../../lib/service/stages.js';
 import { runStage } from '../../lib/stage/runStage.js';
 import { stageSettings } from '../../lib/stage/stageSettings.js';
-import { createRedis, isPermanentRedisError, redisReady } from '../../lib/storage/redis.js';
+import { createRedis, isPermanentRedisError, readKeyPrefix, readRedisUrl, redisReady } from '../../lib/storage/redis.js';
 import { InvalidProfile, ProfileStore } from './ProfileStore.js';
 
 await runService('enrichment', async (env, kit) => {
-  const settings = stageSettings(env, kit, '127.0.0.1:50052');
-  const joinAddress = env.addresses('JOIN_ADDR', '127.0.0.1:50053');
-  const redisUrl = env.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']);
-  const keyPrefix = env.string('REDIS_KEY_PREFIX', 'mesh:');
+  const settings = stageSettings(env, kit, defaultAddress('enrichment'));
+  const joinAddress = env.addresses('JOIN_ADDR', defaultAddress('join'));
+  const redisUrl = readRedisUrl(env);
+  const keyPrefix = readKeyPrefix(env);
   const mode = env.oneOf('ENRICHMENT_BREAKER_MODE', ['hold', 'degrade'] as const, 'hold');
   env.done();
 
@@ -38,4 +39,4 @@ await runService('enrichment', async (env, kit) => {
       redis.disconnect();
     },
   };
-}, { adminAddress: '127.0.0.1:9102' });
+}, { adminAddress: defaultAdminAddress('enrichment') });

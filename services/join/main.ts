@@ -1,13 +1,14 @@
 import { runService } from '../../lib/service/runService.js';
+import { defaultAddress, defaultAdminAddress } from '../../lib/service/stages.js';
 import { runStage } from '../../lib/stage/runStage.js';
 import { stageSettings } from '../../lib/stage/stageSettings.js';
-import { createPool, isPermanentPostgresError } from '../../lib/storage/postgres.js';
+import { createPool, isPermanentPostgresError, readDatabaseUrl } from '../../lib/storage/postgres.js';
 import { ProductCatalog } from './ProductCatalog.js';
 
 await runService('join', async (env, kit) => {
-  const settings = stageSettings(env, kit, '127.0.0.1:50053');
-  const sinkAddress = env.addresses('SINK_ADDR', '127.0.0.1:50054');
-  const databaseUrl = env.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/mesh', ['postgres:', 'postgresql:']);
+  const settings = stageSettings(env, kit, defaultAddress('join'));
+  const sinkAddress = env.addresses('SINK_ADDR', defaultAddress('sink'));
+  const databaseUrl = readDatabaseUrl(env);
   const cache = {
     maxEntries: env.integer('PRODUCT_CACHE_ENTRIES', 100_000, { min: 1, max: 10_000_000 }),
     maxBytes: env.integer('PRODUCT_CACHE_BYTES', 32 * 1024 * 1024, { min: 64 * 1024, max: 4 * 1024 * 1024 * 1024 }),
@@ -35,4 +36,4 @@ await runService('join', async (env, kit) => {
       await pool.end();
     },
   };
-}, { adminAddress: '127.0.0.1:9103' });
+}, { adminAddress: defaultAdminAddress('join') });

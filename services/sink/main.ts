@@ -1,13 +1,14 @@
 import { runService } from '../../lib/service/runService.js';
+import { defaultAddress, defaultAdminAddress } from '../../lib/service/stages.js';
 import { runStage } from '../../lib/stage/runStage.js';
 import { stageSettings } from '../../lib/stage/stageSettings.js';
 import { applyMigrations } from '../../lib/storage/migrate.js';
-import { createPool, isPermanentPostgresError } from '../../lib/storage/postgres.js';
+import { createPool, isPermanentPostgresError, readDatabaseUrl } from '../../lib/storage/postgres.js';
 import { commitEvents } from './commitEvents.js';
 
 await runService('sink', async (env, kit) => {
-  const settings = stageSettings(env, kit, '127.0.0.1:50054');
-  const databaseUrl = env.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/mesh', ['postgres:', 'postgresql:']);
+  const settings = stageSettings(env, kit, defaultAddress('sink'));
+  const databaseUrl = readDatabaseUrl(env);
   env.done();
 
   // One connection beyond the batches in flight: the probe that tells a refused batch from a server that is down.
@@ -31,4 +32,4 @@ await runService('sink', async (env, kit) => {
       await pool.end();
     },
   };
-}, { adminAddress: '127.0.0.1:9104' });
+}, { adminAddress: defaultAdminAddress('sink') });

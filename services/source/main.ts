@@ -1,20 +1,21 @@
 import { hostname } from 'node:os';
 import { bindServer, createFlowServer } from '../../lib/flow/FlowServer.js';
 import { runService } from '../../lib/service/runService.js';
+import { defaultAddress, defaultAdminAddress } from '../../lib/service/stages.js';
 import { InboundLinks } from '../../lib/stage/InboundLinks.js';
 import { unlimitedCredit } from '../../lib/stage/meshMode.js';
 import { openDownstream } from '../../lib/stage/openDownstream.js';
 import { stageSettings } from '../../lib/stage/stageSettings.js';
-import { createRedis, intakeStreamKey, isPermanentRedisError, redisReady } from '../../lib/storage/redis.js';
+import { createRedis, intakeStreamKey, isPermanentRedisError, readKeyPrefix, readRedisUrl, redisReady } from '../../lib/storage/redis.js';
 import { Intake } from './Intake.js';
 import { IntakeReader } from './IntakeReader.js';
 import { IntakeWriter } from './IntakeWriter.js';
 
 await runService('source', async (env, kit) => {
-  const settings = stageSettings(env, kit, '127.0.0.1:50051');
-  const enrichmentAddress = env.addresses('ENRICHMENT_ADDR', '127.0.0.1:50052');
-  const redisUrl = env.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']);
-  const keyPrefix = env.string('REDIS_KEY_PREFIX', 'mesh:');
+  const settings = stageSettings(env, kit, defaultAddress('source'));
+  const enrichmentAddress = env.addresses('ENRICHMENT_ADDR', defaultAddress('enrichment'));
+  const redisUrl = readRedisUrl(env);
+  const keyPrefix = readKeyPrefix(env);
   // About a second of the mesh's throughput on this machine: a deeper intake adds queueing latency (Little's law), not throughput.
   // Only the flow mode bounds the intake; the others take whatever comes, as pipelines without demand do.
   const maxIntakeLength = env.integer('INTAKE_MAX_LENGTH', settings.mode === 'flow' ? 20_000 : unlimitedCredit, { min: 1, max: unlimitedCredit });
@@ -76,4 +77,4 @@ await runService('source', async (env, kit) => {
       blockingRedis.disconnect();
     },
   };
-}, { adminAddress: '127.0.0.1:9101' });
+}, { adminAddress: defaultAdminAddress('source') });

@@ -4,7 +4,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
-import { defaultAdminPorts, defaultPorts, serviceNames, stageNames } from '../../tools/launcher/Mesh.js';
+import { defaultAdminPorts, defaultPorts, stageNames } from '../../lib/service/stages.js';
+import { serviceNames } from '../../tools/launcher/Mesh.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const read = (file: string) => readFileSync(path.join(root, file), 'utf8');

@@ -3,10 +3,11 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FaultSwitches } from '../../lib/faults.js';
+import { stageNames, type StageName } from '../../lib/service/stages.js';
 import { HopPressure } from '../../lib/telemetry/HopPressure.js';
 import { createMetricsRegistry } from '../../lib/telemetry/prometheusMetrics.js';
 import { EdgeTraffic } from '../../gateway/EdgeTraffic.js';
-import { MeshPressure, stageNames, type StageName } from '../../gateway/MeshPressure.js';
+import { MeshPressure } from '../../gateway/MeshPressure.js';
 
 /** An admin API as another program might serve it: `routes` maps a path to the body it answers. */
 async function startAdmin(routes: Record<string, string>): Promise<{ address: string; server: Server }> {

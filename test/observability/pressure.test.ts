@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { MeshPressureReport } from '../../gateway/MeshPressure.js';
 import type { HopSnapshot } from '../../lib/telemetry/HopPressure.js';
-import { stageNames } from '../../tools/launcher/Mesh.js';
+import { stageNames } from '../../lib/service/stages.js';
 import { startMeshUnderTest } from '../helpers/meshHarness.js';
 import { sustainedLoad } from '../helpers/sustainedLoad.js';
 

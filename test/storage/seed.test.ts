@@ -64,3 +64,12 @@ test('the seed command refuses arguments that are not positive integers, with ex
     assert.match(result.stderr, /^seed: .+\nusage: npm run seed/s);
   }
 });
+
+test('the seed command checks where it seeds as the services do, and refuses a wrong address with exit code 2', () => {
+  const seedScript = fileURLToPath(new URL('../../tools/seed.js', import.meta.url));
+  const result = spawnSync(process.execPath, [seedScript], { env: { ...process.env, REDIS_URL: 'http://127.0.0.1:6379', DATABASE_URL: 'nowhere' }, encoding: 'utf8' });
+  assert.equal(result.status, 2, result.stderr);
+  assert.match(result.stderr, /^seed: invalid configuration:/);
+  assert.match(result.stderr, /DATABASE_URL must be a URL/);
+  assert.match(result.stderr, /REDIS_URL must be a redis: or rediss: URL/);
+});

@@ -1,10 +1,12 @@
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stageNames, type StageName } from '../../lib/service/stages.js';
 import { ServiceProcess, type ServiceCommand } from './ServiceProcess.js';
 
-export const serviceNames = ['sink', 'join', 'enrichment', 'source', 'gateway'] as const;
-export type ServiceName = (typeof serviceNames)[number];
+export type ServiceName = StageName | 'gateway';
+/** In the order they start: each stage after the one it sends to, the gateway last. */
+export const serviceNames: readonly ServiceName[] = [...[...stageNames].reverse(), 'gateway'];
 
 const compiledRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** The project's own folder (package.json, proto/, examples/): where a replacement command runs. */
@@ -16,12 +18,6 @@ const scripts: Record<ServiceName, string> = {
   source: 'services/source/main.js',
   gateway: 'gateway/main.js',
 };
-
-export const defaultPorts: Record<ServiceName, number> = { source: 50051, enrichment: 50052, join: 50053, sink: 50054, gateway: 8080 };
-export type StageName = Exclude<ServiceName, 'gateway'>;
-export const stageNames: StageName[] = ['source', 'enrichment', 'join', 'sink'];
-/** Where each stage's admin API (metrics, pressure, fault switches) listens by default. */
-export const defaultAdminPorts: Record<StageName, number> = { source: 9101, enrichment: 9102, join: 9103, sink: 9104 };
 
 /** A program run in place of a service, from the project root. */
 export interface ReplacementCommand { command: string; args: string[] }

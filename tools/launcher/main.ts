@@ -1,26 +1,27 @@
 // npm start: the whole mesh on this machine, on its default ports.
-import { Environment, ConfigError } from '../../lib/config.js';
+import { Environment, ConfigError, exitForConfigError } from '../../lib/config.js';
+import { defaultAdminPorts, defaultGatewayPort, defaultPorts, stageNames, type StageName } from '../../lib/service/stages.js';
 import { applyMigrations } from '../../lib/storage/migrate.js';
-import { createPool } from '../../lib/storage/postgres.js';
-import { createRedis, redisReady } from '../../lib/storage/redis.js';
+import { createPool, readDatabaseUrl } from '../../lib/storage/postgres.js';
+import { createRedis, readKeyPrefix, readRedisUrl, redisReady } from '../../lib/storage/redis.js';
 import { ensurePostgres, ensureRedis } from '../localServers.js';
 import { seedProducts, seedProfiles } from '../seed.js';
-import { Mesh, defaultAdminPorts, defaultPorts, serviceNames } from './Mesh.js';
+import { Mesh, serviceNames } from './Mesh.js';
 
 const env = new Environment();
-const databaseUrl = env.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/mesh', ['postgres:', 'postgresql:']);
-const redisUrl = env.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']);
-const keyPrefix = env.string('REDIS_KEY_PREFIX', 'mesh:');
+const databaseUrl = readDatabaseUrl(env);
+const redisUrl = readRedisUrl(env);
+const keyPrefix = readKeyPrefix(env);
 const users = env.integer('SEED_USERS', 1000, { min: 0, max: 10_000_000 });
 const products = env.integer('SEED_PRODUCTS', 500, { min: 0, max: 10_000_000 });
-const gatewayPort = env.integer('GATEWAY_PORT', defaultPorts.gateway, { min: 1, max: 65_535 });
+const gatewayPort = env.integer('GATEWAY_PORT', defaultGatewayPort, { min: 1, max: 65_535 });
 // The four stages listen on consecutive ports from here: source, enrichment, join, sink.
 const basePort = env.integer('MESH_BASE_PORT', defaultPorts.source, { min: 1, max: 65_532 });
 // Their admin APIs, likewise, on consecutive ports from here (a second mesh on the machine moves all three).
 const adminBasePort = env.integer('MESH_ADMIN_BASE_PORT', defaultAdminPorts.source, { min: 1, max: 65_532 });
 // REPLACE_SOURCE, REPLACE_ENRICHMENT, REPLACE_JOIN, REPLACE_SINK: a command line run in place of that stage, from the
 // project root, split on whitespace (no quoting), e.g. REPLACE_ENRICHMENT="/usr/bin/python3 examples/python-enrichment/enrichment.py".
-const replace = Object.fromEntries((['source', 'enrichment', 'join', 'sink'] as const).flatMap((stage) => {
+const replace = Object.fromEntries(stageNames.flatMap((stage) => {
   const [command, ...args] = env.string(`REPLACE_${stage.toUpperCase()}`, '').split(/\s+/).filter(Boolean);
   return command ? [[stage, { command, args }]] : [];
 }));
@@ -28,11 +29,11 @@ try {
   env.done();
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
-  console.error(`mesh: ${error.message}`);
-  process.exit(2);
+  exitForConfigError('mesh', error);
 }
-const stagePorts = { source: basePort, enrichment: basePort + 1, join: basePort + 2, sink: basePort + 3 };
-const adminPorts = { source: adminBasePort, enrichment: adminBasePort + 1, join: adminBasePort + 2, sink: adminBasePort + 3 };
+const consecutivePorts = (first: number) => Object.fromEntries(stageNames.map((stage, index) => [stage, first + index])) as Record<StageName, number>;
+const stagePorts = consecutivePorts(basePort);
+const adminPorts = consecutivePorts(adminBasePort);
 const allPorts = [...Object.values(stagePorts), ...Object.values(adminPorts), gatewayPort];
 if (new Set(allPorts).size !== allPorts.length) {
   console.error(`mesh: MESH_BASE_PORT (${basePort}-${basePort + 3}), MESH_ADMIN_BASE_PORT (${adminBasePort}-${adminBasePort + 3}) and GATEWAY_PORT (${gatewayPort}) overlap`);
