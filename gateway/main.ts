@@ -43,6 +43,7 @@ await runService('gateway', async (env, kit) => {
   const rateLimiter = rateLimit && new RateLimiter(rateLimit, keyring.enabled ? keyring.names : [anonymousCaller]);
 
   const pool = createPool(databaseUrl, { max: 4, applicationName: 'mesh-gateway' });
+  kit.closeOnStop(() => pool.end());
   const intake = new IntakeClient(openDownstream('gateway', { target: sourceAddress, link: 'gateway->source' }, { credentials: linkCredentials, routing }), kit.pressure.clock);
   kit.pressure.watchOutbound(intake.sender);
   const edge = new EdgeTraffic(kit.metrics, kit.pressure);
@@ -65,8 +66,6 @@ await runService('gateway', async (env, kit) => {
       await Promise.race([answered, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
       await intake.close();
       edge.stop();
-      databaseBreaker.shutdown();
-      await pool.end();
     },
   };
 });

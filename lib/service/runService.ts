@@ -12,6 +12,7 @@ import { ServiceHealth } from './ServiceHealth.js';
 export interface StartedService {
   /** What it listens on, printed as "<name> listening on <address>". */
   address: string;
+  /** Stops what is the service's own; its breakers and what it asked to have closed (closeOnStop) go after. */
   stop(): Promise<void>;
 }
 
@@ -24,8 +25,11 @@ export interface ServiceKit {
   /**
    * A breaker for `dependency` (redis, postgres), configured by BREAKER_<DEPENDENCY>_*, reported and subject to the
    * fault switches; `probe` (a trivial call) tells a batch the dependency refuses from a dependency that is down.
+   * It is shut down after the service has stopped.
    */
   breaker(dependency: 'redis' | 'postgres', isPermanent: (error: unknown) => boolean, probe?: () => Promise<unknown>): Breaker;
+  /** Closes a client of the service's (a Redis connection, a Postgres pool) after it has stopped and its breakers are shut down, in the order asked. */
+  closeOnStop(close: () => unknown): void;
   metrics: ReturnType<typeof createMetricsRegistry>;
 }
 
@@ -37,8 +41,8 @@ export interface ServiceOptions {
 /**
  * The life of one service process: start tracing, read and validate its
  * configuration, start it and its admin API, say where it listens, and on
- * SIGTERM or SIGINT stop it gracefully (a second signal exits at once), then
- * flush its spans.
+ * SIGTERM or SIGINT stop it gracefully (a second signal exits at once), shut
+ * down its breakers, close its clients, then flush its spans.
  */
 export async function runService(name: string, start: (env: Environment, kit: ServiceKit) => Promise<StartedService>, options: ServiceOptions = {}): Promise<void> {
   const log = createLogger(name);
@@ -54,14 +58,18 @@ export async function runService(name: string, start: (env: Environment, kit: Se
   const pressure = new HopPressure(name, faults);
   const metrics = createMetricsRegistry(pressure);
   const health = new ServiceHealth();
+  const breakers: Breaker[] = [];
+  const clients: Array<() => unknown> = [];
   const kit: ServiceKit = {
     pressure, faults, metrics, health,
     breaker(dependency, isPermanent, probe) {
       const breaker = new Breaker(dependency, breakerSettings(env, dependency), isPermanent, faults, probe);
       pressure.watchBreaker(breaker);
       health.watch(breaker);
+      breakers.push(breaker);
       return breaker;
     },
+    closeOnStop(close) { clients.push(close); },
   };
   let service: StartedService;
   let admin: Server | undefined;
@@ -82,6 +90,8 @@ export async function runService(name: string, start: (env: Environment, kit: Se
     try {
       health.drain();
       await service.stop();
+      for (const breaker of breakers) breaker.shutdown();
+      for (const close of clients) await close();
       admin?.close();
       admin?.closeAllConnections();
       pressure.stop();

@@ -14,6 +14,7 @@ await runService('enrichment', async (env, kit) => {
   env.done();
 
   const redis = createRedis(redisUrl, { name: 'mesh-enrichment' });
+  kit.closeOnStop(() => redis.disconnect());
   const breaker = kit.breaker('redis', isPermanentRedisError, () => redis.ping());
   // Started before Redis is up, it still starts, and holds until Redis answers.
   await redisReady(redis).catch(() => undefined);
@@ -31,12 +32,5 @@ await runService('enrichment', async (env, kit) => {
       });
     },
   });
-  return {
-    address: stage.address,
-    async stop() {
-      await stage.stop();
-      breaker.shutdown();
-      redis.disconnect();
-    },
-  };
+  return { address: stage.address, stop: () => stage.stop() };
 }, { adminAddress: defaultAdminAddress('enrichment') });

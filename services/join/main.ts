@@ -17,6 +17,7 @@ await runService('join', async (env, kit) => {
   env.done();
 
   const pool = createPool(databaseUrl, { max: settings.concurrency + 1, applicationName: 'mesh-join' });
+  kit.closeOnStop(() => pool.end());
   const breaker = kit.breaker('postgres', isPermanentPostgresError, () => pool.query('SELECT 1'));
   const catalog = new ProductCatalog(pool, breaker, cache);
   const stage = await runStage({
@@ -28,12 +29,5 @@ await runService('join', async (env, kit) => {
       return events.map((event) => ({ ...event, product: products.get(event.itemId)! }));
     },
   });
-  return {
-    address: stage.address,
-    async stop() {
-      await stage.stop();
-      breaker.shutdown();
-      await pool.end();
-    },
-  };
+  return { address: stage.address, stop: () => stage.stop() };
 }, { adminAddress: defaultAdminAddress('join') });

@@ -13,6 +13,7 @@ await runService('sink', async (env, kit) => {
 
   // One connection beyond the batches in flight: the probe that tells a refused batch from a server that is down.
   const pool = createPool(databaseUrl, { max: settings.concurrency + 1, applicationName: 'mesh-sink' });
+  kit.closeOnStop(() => pool.end());
   const breaker = kit.breaker('postgres', isPermanentPostgresError, () => pool.query('SELECT 1'));
   await applyMigrations(pool);
   const stage = await runStage({
@@ -24,12 +25,5 @@ await runService('sink', async (env, kit) => {
       return [];
     },
   });
-  return {
-    address: stage.address,
-    async stop() {
-      await stage.stop();
-      breaker.shutdown();
-      await pool.end();
-    },
-  };
+  return { address: stage.address, stop: () => stage.stop() };
 }, { adminAddress: defaultAdminAddress('sink') });

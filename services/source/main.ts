@@ -25,8 +25,10 @@ await runService('source', async (env, kit) => {
   env.done();
 
   const redis = createRedis(redisUrl, { name: 'mesh-source' });
+  kit.closeOnStop(() => redis.disconnect());
   const breaker = kit.breaker('redis', isPermanentRedisError, () => redis.ping());
   const blockingRedis = createRedis(redisUrl, { name: 'mesh-source-reader' });
+  kit.closeOnStop(() => blockingRedis.disconnect());
   await Promise.all([redisReady(redis), redisReady(blockingRedis)]).catch(() => undefined);
   const intake = new Intake(redis, blockingRedis, breaker, intakeStreamKey(keyPrefix), 'mesh', consumer);
   await intake.createGroup();
@@ -72,9 +74,6 @@ await runService('source', async (env, kit) => {
       inbound.resetAll('source stopping');
       server.forceShutdown();
       settings.topics?.close();
-      breaker.shutdown();
-      redis.disconnect();
-      blockingRedis.disconnect();
     },
   };
 }, { adminAddress: defaultAdminAddress('source') });
