@@ -1,6 +1,6 @@
 import type { Event } from '../lib/contract/loadContract.js';
 import { LinkClosedError, LinkResetError } from '../lib/flow/linkErrors.js';
-import type { Downstream } from '../lib/stage/Downstream.js';
+import type { Outbound, Reservation } from '../lib/flow/Outbound.js';
 import { endFailed, startSendSpan, type Context } from '../lib/telemetry/batchSpans.js';
 import type { StageClock } from '../lib/telemetry/StageClock.js';
 
@@ -21,8 +21,7 @@ export class LargerThanCapacityError extends Error {
 /** The intake link is down, or it reset before the source confirmed: answer 503 (retrying is safe). */
 export class IntakeUnavailableError extends Error {}
 
-interface Submission { events: Event[]; trace: Context; resolve: () => void; reject: (error: Error) => void }
-interface AwaitingAck { generation: number; end: number; resolve: () => void; reject: (error: Error) => void }
+interface Submission { events: Event[]; reservation: Reservation; trace: Context; resolve: () => void; reject: (error: Error) => void }
 
 const drainWindowMs = 5_000;
 
@@ -32,51 +31,39 @@ const drainWindowMs = 5_000;
  * it is confirmed only when the source acknowledges its events are in the intake.
  */
 export class IntakeClient {
-  #reserved = 0;
   readonly #queue: Submission[] = [];
-  readonly #awaitingAck: AwaitingAck[] = [];
+  /** Requests sent and not yet confirmed by the source. */
+  #awaitingAck = 0;
   #sending = false;
   readonly #acked: Array<{ at: number; events: number }> = [];
-  #lastAck = 0;
 
-  /** `sender`: the link to the source (or a router over its replicas). `clock`: back-pressured while it has no credit to take a request, busy while requests await the source. */
-  constructor(readonly sender: Downstream, private readonly clock?: StageClock) {
-    this.sender.on('ack', ({ generation, offset }: { generation: number; offset: number }) => {
-      this.#acknowledged(generation, offset);
-      this.#updateClock();
-    });
-    this.sender.on('credit', () => this.#updateClock());
-    this.sender.on('reset', ({ generation }: { generation: number }) => {
-      const lost = new IntakeUnavailableError('the link to the source reset before it confirmed these events; retrying them is safe');
-      for (let i = this.#awaitingAck.length - 1; i >= 0; i -= 1) {
-        if (this.#awaitingAck[i]!.generation <= generation) this.#awaitingAck.splice(i, 1)[0]!.reject(lost);
-      }
-    });
+  /** `outbound`: the link to the source (or a router over its replicas). `clock`: back-pressured while it has no credit to take a request, busy while requests await the source. */
+  constructor(readonly outbound: Outbound, private readonly clock?: StageClock) {
+    this.outbound.on('credit', () => this.#updateClock());
   }
 
-  get connected(): boolean { return this.sender.connected; }
+  get connected(): boolean { return this.outbound.connected; }
 
   /** Resolves once the source has the events in its intake; `trace` is the request's context, which the batch's trace continues. */
   submit(events: Event[], trace: Context): Promise<void> {
-    if (!this.sender.connected) return Promise.reject(new IntakeUnavailableError('the gateway is not connected to the source'));
-    const { availableCredit, capacity } = this.sender.stats();
+    if (!this.outbound.connected) return Promise.reject(new IntakeUnavailableError('the gateway is not connected to the source'));
+    const { freeCredit, capacity } = this.outbound.stats();
     // 0 until the first grant arrives, just after Opened: unknown, not small.
     if (capacity > 0 && events.length > capacity) return Promise.reject(new LargerThanCapacityError(capacity));
-    const free = availableCredit - this.#reserved;
-    if (free < events.length) {
+    const reservation = this.outbound.tryReserve(events.length);
+    if (!reservation) {
       this.clock?.enter('backpressured');
-      return Promise.reject(new NoCreditError(this.#retryAfterSeconds(events.length - Math.max(free, 0))));
+      return Promise.reject(new NoCreditError(this.#retryAfterSeconds(events.length - Math.max(freeCredit, 0))));
     }
-    this.#reserved += events.length;
     this.clock?.enter('busy');
     return new Promise((resolve, reject) => {
-      this.#queue.push({ events, trace, resolve, reject });
+      this.#queue.push({ events, reservation, trace, resolve, reject });
       void this.#sendQueued();
     });
   }
 
   close(): Promise<void> {
-    return this.sender.close('gateway stopping');
+    return this.outbound.close('gateway stopping');
   }
 
   async #sendQueued(): Promise<void> {
@@ -84,17 +71,16 @@ export class IntakeClient {
     this.#sending = true;
     try {
       for (let next = this.#queue.shift(); next; next = this.#queue.shift()) {
-        const { span, carrier } = startSendSpan(next.trace, { link: this.sender.link, events: next.events.length, creditAvailable: this.sender.stats().availableCredit });
+        const { span, carrier } = startSendSpan(next.trace, { link: this.outbound.link, events: next.events.length, creditAvailable: this.outbound.stats().freeCredit });
         try {
-          const sent = await this.sender.send(next.events, carrier);
+          const sent = await this.outbound.send(next.events, carrier, next.reservation);
           span.end();
-          this.#awaitingAck.push({ generation: sent.generation, end: sent.offset + sent.count, resolve: next.resolve, reject: next.reject });
+          this.#confirmWhenAcknowledged(next, sent.acknowledged);
         } catch (error) {
           endFailed(span, error);
-          const unavailable = error instanceof LinkResetError || error instanceof LinkClosedError;
-          next.reject(unavailable ? new IntakeUnavailableError(error.message) : (error as Error));
+          next.reject(unavailable(error));
         } finally {
-          this.#reserved -= next.events.length;
+          this.outbound.release(next.reservation);
         }
       }
     } finally {
@@ -102,20 +88,28 @@ export class IntakeClient {
     }
   }
 
+  #confirmWhenAcknowledged(submission: Submission, acknowledged: Promise<void>): void {
+    this.#awaitingAck += 1;
+    acknowledged.then(() => {
+      this.#countDrained(submission.events.length);
+      submission.resolve();
+    }, (error: unknown) => {
+      submission.reject(error instanceof LinkResetError ? new IntakeUnavailableError('the link to the source reset before it confirmed these events; retrying them is safe') : unavailable(error));
+    }).finally(() => {
+      this.#awaitingAck -= 1;
+      this.#updateClock();
+    });
+  }
+
   /** Waiting on credit counts as back-pressure only while there is none; with requests in hand the edge is busy, else idle. */
   #updateClock(): void {
     if (!this.clock) return;
-    if (this.sender.stats().availableCredit - this.#reserved <= 0) this.clock.enter('backpressured');
-    else this.clock.enter(this.#queue.length > 0 || this.#awaitingAck.length > 0 ? 'busy' : 'idle');
+    if (this.outbound.stats().freeCredit <= 0) this.clock.enter('backpressured');
+    else this.clock.enter(this.#queue.length > 0 || this.#awaitingAck > 0 ? 'busy' : 'idle');
   }
 
-  #acknowledged(generation: number, offset: number): void {
-    let events: number;
-    while (this.#awaitingAck.length > 0 && this.#awaitingAck[0]!.generation === generation && this.#awaitingAck[0]!.end <= offset) {
-      this.#awaitingAck.shift()!.resolve();
-    }
-    events = Math.max(offset - this.#lastAck, 0);
-    this.#lastAck = offset;
+  /** Events the source confirmed: the intake's recent drain rate is read from them. */
+  #countDrained(events: number): void {
     const now = Date.now();
     const bucket = this.#acked.at(-1);
     // Counted in 100 ms buckets, so the window holds at most 50 entries whatever the ack rate.
@@ -132,4 +126,8 @@ export class IntakeClient {
     if (perSecond <= 0) return 5;
     return Math.min(30, Math.max(1, Math.ceil(deficit / perSecond)));
   }
+}
+
+function unavailable(error: unknown): Error {
+  return error instanceof LinkResetError || error instanceof LinkClosedError ? new IntakeUnavailableError(error.message) : (error as Error);
 }

@@ -8,7 +8,7 @@ import { readLinkCredentials } from '../lib/security/linkCredentials.js';
 import { RateLimiter, anonymousCaller, readRateLimit } from '../lib/security/RateLimiter.js';
 import { runService } from '../lib/service/runService.js';
 import { defaultAddress, defaultAdminAddress, defaultGatewayPort, stageNames, type StageName } from '../lib/service/stages.js';
-import { openDownstream, readRouting } from '../lib/stage/openDownstream.js';
+import { openOutbound, readRouting } from '../lib/stage/openOutbound.js';
 import { createPool, isPermanentPostgresError, readDatabaseUrl } from '../lib/storage/postgres.js';
 import { loadDashboard } from './dashboardFiles.js';
 import { EdgeTraffic } from './EdgeTraffic.js';
@@ -44,8 +44,8 @@ await runService('gateway', async (env, kit) => {
 
   const pool = createPool(databaseUrl, { max: 4, applicationName: 'mesh-gateway' });
   kit.closeOnStop(() => pool.end());
-  const intake = new IntakeClient(openDownstream('gateway', { target: sourceAddress, link: 'gateway->source' }, { credentials: linkCredentials, routing }), kit.pressure.clock);
-  kit.pressure.watchOutbound(intake.sender);
+  const intake = new IntakeClient(openOutbound('gateway', { target: sourceAddress, link: 'gateway->source' }, { credentials: linkCredentials, routing }), kit.pressure.clock);
+  kit.pressure.watchOutbound(intake.outbound);
   const edge = new EdgeTraffic(kit.metrics, kit.pressure);
   const pressure = new MeshPressure(kit.pressure, kit.metrics, edge, kit.faults, admins);
   const pressureStream = new PressureStream(pressure, pressureIntervalMs, maxPressureStreams);

@@ -3,9 +3,9 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { Event } from '../contract/loadContract.js';
 import { createLogger } from '../log.js';
-import type { Downstream } from '../stage/Downstream.js';
-import { LinkResetError } from './linkErrors.js';
-import { LinkSender, type LinkSenderOptions, type SendResult, type SenderStats } from './LinkSender.js';
+import { LinkClosedError } from './linkErrors.js';
+import { LinkSender, type LinkSenderOptions } from './LinkSender.js';
+import { releaseReservation, type Outbound, type OutboundEvents, type OutboundStats, type Reservation, type SendResult } from './Outbound.js';
 
 const log = createLogger('flow.router');
 
@@ -24,27 +24,21 @@ export interface LinkRouterOptions extends Omit<LinkSenderOptions, 'target'> {
 
 const systemResolver = async (host: string) => (await lookup(host, { all: true })).map((entry) => entry.address);
 
-/** A run of a batch sent on one replica's link: acknowledged there, it counts towards the router's own offsets. */
-interface Piece { sender: LinkSender; generation: number; end: number; routerEnd: number; acknowledged: boolean }
-
 /**
  * One logical link over a link to every replica of the next stage. Each batch
- * goes where there is credit for it (or in turn), and the router acknowledges
- * in its own offsets, cumulatively, once every replica acknowledged its part;
- * so to the stage it is one Downstream. When a replica's link resets with
- * events unacknowledged, or a replica leaves, the router resets as a whole
- * (rule 8: upstream re-delivers, and the other replicas take it).
+ * goes where there is credit for it (or in turn): a batch sent within a
+ * reservation goes whole to the replica that granted it, other batches are cut
+ * to the credit of the replicas. A batch is acknowledged once every replica
+ * acknowledged its part, and its acknowledgement rejects when a part's link
+ * resets or its replica leaves (rule 8: upstream re-delivers, and the other
+ * replicas take it).
  */
-export class LinkRouter extends EventEmitter implements Downstream {
+export class LinkRouter extends EventEmitter<OutboundEvents> implements Outbound {
   readonly #senders = new Map<string, LinkSender>();
-  readonly #pieces: Piece[] = [];
   readonly #timer: NodeJS.Timeout;
-  #generation = 1;
-  #sent = 0;
-  #acknowledged = 0;
   #turn = 0;
   #closed = false;
-  #wake: (() => void) | undefined;
+  #waiters: Array<() => void> = [];
 
   constructor(private readonly options: LinkRouterOptions) {
     super();
@@ -58,43 +52,54 @@ export class LinkRouter extends EventEmitter implements Downstream {
   /** The replicas' addresses, as last resolved. */
   get replicas(): string[] { return [...this.#senders.keys()]; }
 
-  stats(): SenderStats {
+  stats(): OutboundStats {
     const all = [...this.#senders.values()].map((sender) => sender.stats());
-    const sum = (pick: (stats: SenderStats) => number) => all.reduce((total, stats) => total + pick(stats), 0);
+    const sum = (pick: (stats: OutboundStats) => number) => all.reduce((total, stats) => total + pick(stats), 0);
     return {
-      generation: this.#generation, connected: this.connected,
-      capacity: sum((stats) => stats.capacity), availableCredit: sum((stats) => stats.availableCredit),
-      sent: this.#sent, acknowledged: this.#acknowledged, totalSent: sum((stats) => stats.totalSent),
+      connected: this.connected,
+      capacity: sum((stats) => stats.capacity), availableCredit: sum((stats) => stats.availableCredit), freeCredit: sum((stats) => stats.freeCredit),
+      sent: sum((stats) => stats.sent), acknowledged: sum((stats) => stats.acknowledged), totalSent: sum((stats) => stats.totalSent),
       creditWaitMs: sum((stats) => stats.creditWaitMs), drainWaitMs: sum((stats) => stats.drainWaitMs),
     };
   }
 
-  async waitForCredit(): Promise<number> {
+  /** Reserves on the replica with the most free credit (waiting until one has any), or on the next one in turn. */
+  async reserve(max: number, signal?: AbortSignal): Promise<Reservation> {
     for (;;) {
-      const available = this.stats().availableCredit;
-      if (available > 0) return available;
-      if (this.#closed) throw new LinkResetError(this.#generation, 0, 'router closed');
-      await new Promise<void>((resolve) => { this.#wake = resolve; });
+      signal?.throwIfAborted();
+      const sender = this.#choose();
+      if (sender) return sender.reserve(max, signal);
+      await this.#waitForReplicas(signal);
     }
   }
 
-  async send(events: readonly Event[], traceContext: Record<string, string> = {}): Promise<SendResult> {
-    const generation = this.#generation;
-    const offset = this.#sent;
-    const result: SendResult = { generation, offset, count: events.length, frames: 0, creditWaitMs: 0, drainWaitMs: 0 };
+  tryReserve(count: number): Reservation | undefined {
+    const sender = this.#mostFree();
+    return sender && sender.stats().freeCredit >= count ? sender.tryReserve(count) : undefined;
+  }
+
+  release(reservation: Reservation, count = reservation.events): void {
+    releaseReservation(reservation, count);
+  }
+
+  async send(events: readonly Event[], traceContext: Record<string, string> = {}, reservation?: Reservation): Promise<SendResult> {
+    const holder = reservation && [...this.#senders.values()].find((sender) => sender.holds(reservation));
+    if (holder) return holder.send(events, traceContext, reservation);
+    const parts: SendResult[] = [];
     for (let next = 0; next < events.length;) {
-      const sender = await this.#choose();
-      const count = this.options.routing === 'credit' ? Math.min(events.length - next, sender.stats().availableCredit) : events.length - next;
-      const sent = await sender.send(events.slice(next, next + count), traceContext);
-      if (generation !== this.#generation) throw new LinkResetError(generation, 0, 'another replica\'s link reset meanwhile');
+      let sender = this.#choose();
+      while (!sender) {
+        await this.#waitForReplicas();
+        sender = this.#choose();
+      }
+      const count = this.options.routing === 'credit' ? Math.min(events.length - next, sender.stats().freeCredit) : events.length - next;
+      parts.push(await sender.send(events.slice(next, next + count), traceContext));
       next += count;
-      this.#pieces.push({ sender, generation: sent.generation, end: sent.offset + sent.count, routerEnd: offset + next, acknowledged: false });
-      result.frames += sent.frames;
-      result.creditWaitMs += sent.creditWaitMs;
-      result.drainWaitMs += sent.drainWaitMs;
     }
-    this.#sent += events.length;
-    return result;
+    const acknowledged = Promise.all(parts.map((part) => part.acknowledged)).then(() => undefined);
+    acknowledged.catch(() => undefined);
+    const total = (pick: (part: SendResult) => number) => parts.reduce((sum, part) => sum + pick(part), 0);
+    return { offset: parts[0]?.offset ?? 0, count: events.length, frames: total((part) => part.frames), creditWaitMs: total((part) => part.creditWaitMs), drainWaitMs: total((part) => part.drainWaitMs), acknowledged };
   }
 
   async close(reason?: string): Promise<void> {
@@ -104,16 +109,31 @@ export class LinkRouter extends EventEmitter implements Downstream {
     await Promise.all([...this.#senders.values()].map((sender) => sender.close(reason)));
   }
 
-  /** The replica this batch goes to: the most credit (waiting until some replica has any), or the next connected one in turn. */
-  async #choose(): Promise<LinkSender> {
-    for (;;) {
+  /** The replica for the next batch: the one with the most free credit (if any has some), or the next connected one in turn. */
+  #choose(): LinkSender | undefined {
+    if (this.options.routing === 'round-robin') {
       const connected = [...this.#senders.values()].filter((sender) => sender.connected);
-      if (this.options.routing === 'round-robin' && connected.length > 0) return connected[this.#turn++ % connected.length]!;
-      const best = connected.reduce<LinkSender | undefined>((most, sender) => (most && most.stats().availableCredit >= sender.stats().availableCredit ? most : sender), undefined);
-      if (best && best.stats().availableCredit > 0) return best;
-      if (this.#closed) throw new LinkResetError(this.#generation, 0, 'router closed');
-      await new Promise<void>((resolve) => { this.#wake = resolve; });
+      return connected.length > 0 ? connected[this.#turn++ % connected.length] : undefined;
     }
+    const best = this.#mostFree();
+    return best && best.stats().freeCredit > 0 ? best : undefined;
+  }
+
+  #mostFree(): LinkSender | undefined {
+    let best: LinkSender | undefined;
+    for (const sender of this.#senders.values()) {
+      if (sender.connected && (!best || sender.stats().freeCredit > best.stats().freeCredit)) best = sender;
+    }
+    return best;
+  }
+
+  async #waitForReplicas(signal?: AbortSignal): Promise<void> {
+    if (this.#closed) throw new LinkClosedError();
+    await new Promise<void>((resolve, reject) => {
+      const aborted = () => reject(signal!.reason);
+      signal?.addEventListener('abort', aborted, { once: true });
+      this.#waiters.push(() => { signal?.removeEventListener('abort', aborted); resolve(); });
+    });
   }
 
   #add(address: string, serverName: string): void {
@@ -121,48 +141,22 @@ export class LinkRouter extends EventEmitter implements Downstream {
       ...this.options, target: address,
       channelOptions: { ...this.options.channelOptions, ...(isIP(serverName) ? {} : { 'grpc.ssl_target_name_override': serverName, 'grpc.default_authority': serverName }) },
     });
-    sender.on('credit', () => { this.#wakeWaiter(); this.emit('credit', { generation: this.#generation, available: this.stats().availableCredit }); });
+    sender.on('credit', () => { this.#wakeWaiter(); this.emit('credit', this.stats().freeCredit); });
     sender.on('connected', () => this.#wakeWaiter());
-    sender.on('ack', ({ generation, offset }: { generation: number; offset: number }) => this.#acknowledge(sender, generation, offset));
-    sender.on('reset', ({ generation }: { generation: number }) => {
-      if (this.#pieces.some((piece) => piece.sender === sender && piece.generation === generation && !piece.acknowledged)) this.#reset(`the link to ${address} reset`);
-    });
     this.#senders.set(address, sender);
     log.info('replica joined', { link: this.link, address });
   }
 
+  /** What it held unacknowledged is reported by the acknowledgements its cancel rejects. */
   #remove(address: string): void {
     const sender = this.#senders.get(address)!;
     this.#senders.delete(address);
-    if (this.#pieces.some((piece) => piece.sender === sender && !piece.acknowledged)) this.#reset(`replica ${address} left`);
     sender.cancel();
     log.info('replica left', { link: this.link, address });
   }
 
-  #acknowledge(sender: LinkSender, generation: number, offset: number): void {
-    for (const piece of this.#pieces) if (piece.sender === sender && piece.generation === generation && piece.end <= offset) piece.acknowledged = true;
-    let advanced = false;
-    while (this.#pieces[0]?.acknowledged) {
-      this.#acknowledged = this.#pieces.shift()!.routerEnd;
-      advanced = true;
-    }
-    if (advanced) this.emit('ack', { generation: this.#generation, offset: this.#acknowledged });
-  }
-
-  #reset(details: string): void {
-    const unacknowledged = this.#sent - this.#acknowledged;
-    log.warn('resetting: upstream re-delivers what a replica held', { link: this.link, details, unacknowledged });
-    this.emit('reset', { generation: this.#generation, unacknowledged, details });
-    this.#generation += 1;
-    this.#sent = 0;
-    this.#acknowledged = 0;
-    this.#pieces.length = 0;
-  }
-
   #wakeWaiter(): void {
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
+    for (const wake of this.#waiters.splice(0)) wake();
   }
 
   /** host:port entries and what their names resolve to now; a name that does not resolve keeps its replicas until it does. */

@@ -6,7 +6,9 @@ import {
   type Downstream__Output, type Event, type Opened__Output, type Upstream,
 } from '../contract/loadContract.js';
 import { createLogger } from '../log.js';
+import { AckLedger } from './AckLedger.js';
 import { CreditWindow } from './CreditWindow.js';
+import { releaseReservation, type Outbound, type OutboundEvents, type OutboundStats, type Reservation, type SendResult } from './Outbound.js';
 import { ProtocolError, failedPrecondition, invalidArgument } from './ProtocolError.js';
 import { defaultBackoff, reconnectDelay, type BackoffOptions } from './backoff.js';
 import { clientChannelOptions } from './channelOptions.js';
@@ -39,41 +41,27 @@ export interface LinkSenderOptions {
   healthyAfterMs?: number;
 }
 
-export interface SendResult {
-  /** Which connection of this sender carried the events; offsets and acks are per generation. */
+export interface SenderStats extends OutboundStats {
+  /** Which connection of this sender is (or was last) open: offsets and acks are per connection. */
   generation: number;
-  /** Link offset of the first event sent. */
-  offset: number;
-  count: number;
-  frames: number;
-  /** Time spent waiting for credit (back-pressured by the receiver). */
-  creditWaitMs: number;
-  /** Time spent waiting for the transport to drain. */
-  drainWaitMs: number;
 }
 
-export interface SenderStats {
-  generation: number;
-  connected: boolean;
-  /** The receiver's buffer capacity: its first grant on this connection (rule 3); 0 before it. */
-  capacity: number;
-  availableCredit: number;
-  sent: number;
-  acknowledged: number;
-  /** Events sent over every connection since start. */
-  totalSent: number;
-  creditWaitMs: number;
-  drainWaitMs: number;
+/** A LinkSender's own events beside the port's: for tests and tools that watch a link's every step. */
+export interface LinkSenderEvents extends OutboundEvents {
+  connected: [opened: Opened__Output];
+  ack: [{ generation: number; offset: number }];
+  reset: [{ generation: number; unacknowledged: number; details: string }];
+  sent: [{ generation: number; offset: number; count: number; granted: number }];
 }
 
 /** One Exchange call: what the sender knows of it. */
 class Connection {
   readonly window = new CreditWindow();
+  readonly ledger = new AckLedger();
   opened: Opened__Output | undefined;
   openedAtMs = 0;
   capacity = 0;
   sent = 0;
-  acknowledged = 0;
   endedBy: LinkResetError | undefined;
   openTimer: NodeJS.Timeout | undefined;
   /** Aborted when the call ends, so waits on it (drain) end with it and leave no listener behind. */
@@ -85,7 +73,14 @@ class Connection {
     this.ended = new Promise((resolve) => { this.resolveEnded = resolve; });
   }
 
-  get unacknowledged(): number { return this.sent - this.acknowledged; }
+  get unacknowledged(): number { return this.sent - this.ledger.acknowledged; }
+
+  /** The acknowledgement of everything sent so far: handled here, so that a reset nobody awaits is no unhandled rejection. */
+  acknowledgedUpTo(end: number): Promise<void> {
+    const acknowledged = this.ledger.record(end);
+    acknowledged.catch(() => undefined);
+    return acknowledged;
+  }
 }
 
 /**
@@ -96,10 +91,9 @@ class Connection {
  * each new connection (a new generation) and what the old one left
  * unacknowledged is reported with the `reset` event.
  *
- * Events: `connected` (Opened), `credit` ({ generation, available }), `ack` ({ generation, offset }), `reset`
- * ({ generation, unacknowledged, details }), `sent` ({ generation, offset, count, granted }).
+ * Events: LinkSenderEvents.
  */
-export class LinkSender extends EventEmitter {
+export class LinkSender extends EventEmitter<LinkSenderEvents> implements Outbound {
   readonly #client: grpc.Client;
   readonly #stopping = new AbortController();
   #generation = 0;
@@ -130,47 +124,66 @@ export class LinkSender extends EventEmitter {
       connected: connection !== undefined,
       capacity: connection?.capacity ?? 0,
       availableCredit: connection?.window.available ?? 0,
+      freeCredit: connection?.window.free ?? 0,
       sent: connection?.sent ?? 0,
-      acknowledged: connection?.acknowledged ?? 0,
+      acknowledged: connection?.ledger.acknowledged ?? 0,
       totalSent: this.#totalSent,
       creditWaitMs: this.#creditWaitMs,
       drainWaitMs: this.#drainWaitMs,
     };
   }
 
-  /** Waits until the link is open and has credit, and says how much; a reset meanwhile means waiting for the next connection. */
-  async waitForCredit(): Promise<number> {
+  /** Reserves up to `max` events once the link is open and has free credit; a reset meanwhile means waiting for the next connection. */
+  async reserve(max: number, signal?: AbortSignal): Promise<Reservation> {
     for (;;) {
-      const connection = await this.#whenOpen();
+      const connection = await this.#whenOpen(signal);
       try {
-        await connection.window.whenAvailable();
-        return connection.window.available;
+        return { events: await connection.window.reserve(max, signal), window: connection.window };
       } catch (error) {
         if (!(error instanceof LinkResetError)) throw error;
       }
     }
   }
 
+  tryReserve(count: number): Reservation | undefined {
+    const window = this.#connection?.window;
+    return window?.tryReserve(count) ? { events: count, window } : undefined;
+  }
+
+  release(reservation: Reservation, count = reservation.events): void {
+    releaseReservation(reservation, count);
+  }
+
+  /** Whether `reservation` holds credit of this sender's open connection. */
+  holds(reservation: Reservation): boolean {
+    return reservation.window === this.#connection?.window;
+  }
+
   /**
-   * Sends `events` in order, in as many frames as credit and limits require.
-   * Rejects with LinkResetError if the connection ends first; one send at a time.
+   * Sends `events` in order, in as many frames as credit and limits require,
+   * within `reservation` first. Rejects with LinkResetError if the connection
+   * ends first; one send at a time.
    */
-  async send(events: readonly Event[], traceContext: Record<string, string> = {}): Promise<SendResult> {
+  async send(events: readonly Event[], traceContext: Record<string, string> = {}, reservation?: Reservation): Promise<SendResult> {
     if (this.#sending) throw new Error('LinkSender.send: one send at a time');
     this.#sending = true;
+    const connection = await this.#whenOpen().catch((error: unknown) => { this.#sending = false; throw error; });
+    // A reservation made on a connection that has ended holds nothing.
+    let reserved = reservation?.window === connection.window ? reservation.events : 0;
+    if (reservation) reservation.events = 0;
     try {
-      const connection = await this.#whenOpen();
-      const result: SendResult = { generation: connection.generation, offset: connection.sent, count: events.length, frames: 0, creditWaitMs: 0, drainWaitMs: 0 };
+      const result = { offset: connection.sent, count: events.length, frames: 0, creditWaitMs: 0, drainWaitMs: 0 };
       for (let next = 0; next < events.length;) {
-        if (connection.window.available === 0) {
+        if (reserved === 0 && connection.window.free === 0) {
           const waitStarted = performance.now();
-          await connection.window.whenAvailable();
+          await connection.window.whenFree();
           result.creditWaitMs += performance.now() - waitStarted;
         }
         if (connection.endedBy) throw connection.endedBy;
-        const wanted = Math.min(connection.window.available, connection.opened!.maxBatchEvents, events.length - next);
+        const wanted = Math.min(reserved + connection.window.free, connection.opened!.maxBatchEvents, events.length - next);
         const { frame, count } = this.#encodeFitting(connection, events, next, wanted, traceContext);
-        connection.window.spend(count);
+        connection.window.spend(count, reserved);
+        reserved = Math.max(reserved - count, 0);
         const offset = connection.sent;
         connection.sent += count;
         this.#totalSent += count;
@@ -187,8 +200,9 @@ export class LinkSender extends EventEmitter {
       }
       this.#creditWaitMs += result.creditWaitMs;
       this.#drainWaitMs += result.drainWaitMs;
-      return result;
+      return { ...result, acknowledged: connection.acknowledgedUpTo(connection.sent) };
     } finally {
+      connection.window.release(reserved);
       this.#sending = false;
     }
   }
@@ -256,6 +270,7 @@ export class LinkSender extends EventEmitter {
     const error = new LinkResetError(connection.generation, connection.unacknowledged, details);
     connection.endedBy = error;
     connection.window.close(error);
+    connection.ledger.end(error);
     connection.lifetime.abort(error);
     if (this.#connection === connection) this.#connection = undefined;
     if (connection.opened && !this.#stopping.signal.aborted) {
@@ -286,15 +301,16 @@ export class LinkSender extends EventEmitter {
         if (!connection.opened) throw failedPrecondition('Credit before Opened');
         connection.window.grant(frame.credit!.events);
         if (connection.capacity === 0) connection.capacity = frame.credit!.events;
-        this.emit('credit', { generation: connection.generation, available: connection.window.available });
+        this.emit('credit', connection.window.free);
         return;
       case 'ack': {
         const offset = frame.ack!.offset;
-        if (offset < connection.acknowledged || offset > connection.sent) {
-          throw invalidArgument(`Ack ${offset} is outside ${connection.acknowledged}..${connection.sent} (acks are cumulative and cover only what was sent)`);
+        const { acknowledged } = connection.ledger;
+        if (offset < acknowledged || offset > connection.sent) {
+          throw invalidArgument(`Ack ${offset} is outside ${acknowledged}..${connection.sent} (acks are cumulative and cover only what was sent)`);
         }
-        if (offset === connection.acknowledged) return;
-        connection.acknowledged = offset;
+        if (offset === acknowledged) return;
+        connection.ledger.acknowledge(offset);
         this.emit('ack', { generation: connection.generation, offset });
         return;
       }
@@ -320,14 +336,26 @@ export class LinkSender extends EventEmitter {
       const batchEvents = start === 0 && count === events.length ? (events as Event[]) : events.slice(start, start + count);
       const frame = encodeFrame({ batch: { offset: connection.sent, events: batchEvents, traceContext } } satisfies Upstream);
       if (frame.length <= maxBytes) return { frame, count };
-      if (count === 1) throw new EventTooLargeError(start, events[start]?.id ?? '?', frame.length, maxBytes);
+      if (count === 1) throw new EventTooLargeError(start, events[start]?.id ?? '?', frame.length, maxBytes, connection.acknowledgedUpTo(connection.sent));
     }
   }
 
-  #whenOpen(): Promise<Connection> {
+  #whenOpen(signal?: AbortSignal): Promise<Connection> {
     if (this.#stopping.signal.aborted) return Promise.reject(new LinkClosedError());
+    if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#connection) return Promise.resolve(this.#connection);
-    return new Promise((resolve, reject) => { this.#openWaiters.push({ resolve, reject }); });
+    return new Promise((resolve, reject) => {
+      const aborted = () => {
+        this.#openWaiters = this.#openWaiters.filter((waiter) => waiter !== entry);
+        reject(signal!.reason);
+      };
+      const entry = {
+        resolve: (connection: Connection) => { signal?.removeEventListener('abort', aborted); resolve(connection); },
+        reject: (error: Error) => { signal?.removeEventListener('abort', aborted); reject(error); },
+      };
+      signal?.addEventListener('abort', aborted, { once: true });
+      this.#openWaiters.push(entry);
+    });
   }
 
   #rejectOpenWaiters(error: Error): void {

@@ -16,8 +16,11 @@ export class LinkClosedError extends Error {
 
 /** One event is larger than the receiver accepts in a whole frame (rule 9); no split can send it. */
 export class EventTooLargeError extends Error {
-  /** `index`: where it stands in the events given to that send; those before it were sent. */
-  constructor(readonly index: number, readonly eventId: string, readonly frameBytes: number, readonly maxBatchBytes: number) {
+  /**
+   * `index`: where it stands in the events given to that send; those before it were sent,
+   * and `acknowledged` settles once they are acknowledged.
+   */
+  constructor(readonly index: number, readonly eventId: string, readonly frameBytes: number, readonly maxBatchBytes: number, readonly acknowledged: Promise<void>) {
     super(`event ${eventId} needs a ${frameBytes}-byte frame; the receiver accepts at most ${maxBatchBytes}`);
     this.name = 'EventTooLargeError';
   }

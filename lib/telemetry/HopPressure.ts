@@ -1,6 +1,6 @@
 import type { Breaker } from '../breaker.js';
 import type { FaultSettings, FaultSwitches } from '../faults.js';
-import type { Downstream } from '../stage/Downstream.js';
+import type { Outbound } from '../flow/Outbound.js';
 import type { Inbound } from '../stage/Inbound.js';
 import { RateWindow } from './RateWindow.js';
 import { StageClock } from './StageClock.js';
@@ -54,7 +54,7 @@ export interface HopSnapshot {
  */
 export class HopPressure {
   readonly clock = new StageClock();
-  readonly #outbound: Downstream[] = [];
+  readonly #outbound: Outbound[] = [];
   readonly #inbound: Inbound[] = [];
   readonly #breakers: Breaker[] = [];
   #eventsIn = 0;
@@ -82,7 +82,7 @@ export class HopPressure {
   countIn(events: number): void { this.#eventsIn += events; }
   countOut(events: number): void { this.#eventsOut += events; }
 
-  watchOutbound(sender: Downstream): void { this.#outbound.push(sender); }
+  watchOutbound(sender: Outbound): void { this.#outbound.push(sender); }
   watchInbound(inbound: Inbound): void { this.#inbound.push(inbound); }
   watchBreaker(breaker: Breaker): void { this.#breakers.push(breaker); }
   watchIntake(read: () => IntakeFigures): void { this.#intake = read; }

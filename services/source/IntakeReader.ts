@@ -1,13 +1,11 @@
-import { createLogger } from '../../lib/log.js';
-import type { Downstream } from '../../lib/stage/Downstream.js';
 import { LinkResetError } from '../../lib/flow/linkErrors.js';
+import type { Outbound } from '../../lib/flow/Outbound.js';
+import { createLogger } from '../../lib/log.js';
 import { contextOf, isSampled, recordCreditWait, startSendSpan, trace, type Link } from '../../lib/telemetry/batchSpans.js';
 import type { StageClock } from '../../lib/telemetry/StageClock.js';
 import type { Intake, IntakeEntry } from './Intake.js';
 
 const log = createLogger('source');
-
-interface InFlight { generation: number; end: number; ids: string[] }
 
 /** A batch read from the intake mixes entries of many requests: its span links this many of their traces besides its parent's. */
 const maxLinkedTraces = 16;
@@ -20,7 +18,8 @@ const maxLinkedTraces = 16;
  * pending (and not already on its way) before reading new ones.
  */
 export class IntakeReader {
-  readonly #inFlight: InFlight[] = [];
+  /** The entries of each batch on its way to enrichment, not yet acknowledged. */
+  readonly #inFlight = new Set<string[]>();
   /** Entries acknowledged end to end whose removal from the intake is under way. */
   readonly #removing = new Set<string>();
   #replayFrom: string | undefined = '0';
@@ -28,22 +27,16 @@ export class IntakeReader {
 
   constructor(
     private readonly intake: Intake,
-    private readonly downstream: Downstream,
+    private readonly downstream: Outbound,
     private readonly onRemoved: (count: number) => void,
     /** Back-pressured while waiting for enrichment's credit, idle while the intake has nothing new. */
     private readonly clock: StageClock,
-  ) {
-    downstream.on('ack', ({ generation, offset }: { generation: number; offset: number }) => void this.#acknowledged(generation, offset));
-    downstream.on('reset', ({ generation, unacknowledged }: { generation: number; unacknowledged: number }) => {
-      for (let i = this.#inFlight.length - 1; i >= 0; i -= 1) if (this.#inFlight[i]!.generation <= generation) this.#inFlight.splice(i, 1);
-      this.#replayFrom = '0';
-      this.#resets += 1;
-      log.warn('link to enrichment reset; re-delivering pending intake entries', { unacknowledged });
-    });
-  }
+  ) {}
 
   get inFlightEvents(): number {
-    return this.#inFlight.reduce((sum, batch) => sum + batch.ids.length, 0);
+    let events = 0;
+    for (const ids of this.#inFlight) events += ids.length;
+    return events;
   }
 
   /**
@@ -63,17 +56,18 @@ export class IntakeReader {
           this.#replayFrom = '0';
         }
       }
-      const creditWaitFromMs = this.downstream.stats().availableCredit > 0 ? undefined : Date.now();
+      const creditWaitFromMs = this.downstream.stats().freeCredit > 0 ? undefined : Date.now();
       if (creditWaitFromMs !== undefined) this.clock.enter('backpressured');
-      const credit = await untilAborted(this.downstream.waitForCredit(), signal);
+      const reservation = await this.downstream.reserve(maxBatchEvents, signal);
       const creditWaitEndMs = Date.now();
       // A read that waits for new entries is idle time; one that finds them at once is work.
       this.clock.enter(lastReadEmpty ? 'idle' : 'busy');
-      const count = Math.min(credit, maxBatchEvents);
+      const count = reservation.events;
       const replaying = this.#replayFrom !== undefined;
       const resetsBefore = this.#resets;
       const uncertainBefore = this.intake.uncertainReads;
-      const read = replaying ? await this.intake.readPending(this.#replayFrom!, count) : await this.intake.readNew(count, blockMs);
+      const read = await (replaying ? this.intake.readPending(this.#replayFrom!, count) : this.intake.readNew(count, blockMs))
+        .catch((error: unknown) => { this.downstream.release(reservation); throw error; });
       // A reset during the read starts the replay over; the position of the old one is void.
       if (replaying && this.#resets === resetsBefore) this.#replayFrom = read.length > 0 ? read.at(-1)!.id : undefined;
       // An attempt of the read failed on the way: Redis may have handed this consumer entries whose reply
@@ -85,46 +79,53 @@ export class IntakeReader {
       // What is still on its way to enrichment, or being removed, is not sent twice.
       const entries = replaying ? this.#notInHand(read) : read;
       lastReadEmpty = read.length === 0;
+      this.downstream.release(reservation, count - entries.length);
       if (entries.length === 0) continue;
       this.clock.enter('busy');
       const { parent, links } = traceOf(entries);
       if (creditWaitFromMs !== undefined) {
         recordCreditWait(parent, this.downstream.link, Math.max(creditWaitFromMs, entries[0]!.event.acceptedAtMs), creditWaitEndMs, entries.length);
       }
-      const { span, carrier } = startSendSpan(parent, { link: this.downstream.link, events: entries.length, creditAvailable: credit }, links);
+      const { span, carrier } = startSendSpan(parent, { link: this.downstream.link, events: entries.length, creditAvailable: count }, links);
+      const ids = entries.map((entry) => entry.id);
       try {
-        const sent = await this.downstream.send(entries.map((entry) => entry.event), carrier);
-        this.#inFlight.push({ generation: sent.generation, end: sent.offset + sent.count, ids: entries.map((entry) => entry.id) });
+        const sent = await this.downstream.send(entries.map((entry) => entry.event), carrier, reservation);
+        this.#inFlight.add(ids);
+        sent.acknowledged.then(() => void this.#acknowledged(ids), () => this.#lost(ids));
       } catch (error) {
         if (!(error instanceof LinkResetError)) throw error;
+        this.#lost([]);
       } finally {
+        this.downstream.release(reservation);
         span.end();
       }
     }
   }
 
-  async #acknowledged(generation: number, offset: number): Promise<void> {
-    const done: string[] = [];
-    while (this.#inFlight.length > 0) {
-      const head = this.#inFlight[0]!;
-      if (head.generation === generation && head.end > offset) break;
-      this.#inFlight.shift();
-      if (head.generation === generation) done.push(...head.ids);
-    }
-    if (done.length === 0) return;
-    for (const id of done) this.#removing.add(id);
+  /** Enrichment acknowledged them, so the sink committed them: they leave the intake. */
+  async #acknowledged(ids: string[]): Promise<void> {
+    this.#inFlight.delete(ids);
+    for (const id of ids) this.#removing.add(id);
     try {
-      await this.intake.remove(done);
+      await this.intake.remove(ids);
     } finally {
-      for (const id of done) this.#removing.delete(id);
+      for (const id of ids) this.#removing.delete(id);
     }
-    this.onRemoved(done.length);
+    this.onRemoved(ids.length);
+  }
+
+  /** The link reset before they were acknowledged: every entry still pending is re-delivered. */
+  #lost(ids: string[]): void {
+    this.#inFlight.delete(ids);
+    this.#replayFrom = '0';
+    this.#resets += 1;
+    log.warn('link to enrichment reset; re-delivering pending intake entries', { unacknowledged: ids.length });
   }
 
   #notInHand(entries: IntakeEntry[]): IntakeEntry[] {
-    if (this.#inFlight.length === 0 && this.#removing.size === 0) return entries;
+    if (this.#inFlight.size === 0 && this.#removing.size === 0) return entries;
     const inHand = new Set(this.#removing);
-    for (const batch of this.#inFlight) for (const id of batch.ids) inHand.add(id);
+    for (const ids of this.#inFlight) for (const id of ids) inHand.add(id);
     return entries.filter((entry) => !inHand.has(entry.id));
   }
 }
@@ -144,17 +145,4 @@ function traceOf(entries: IntakeEntry[]): { parent: ReturnType<typeof contextOf>
   const parent = contextOf(first ?? entries[0]!.traceContext);
   const links = others.map((carrier) => ({ context: trace.getSpanContext(contextOf(carrier))! })).filter((link) => link.context);
   return { parent, links };
-}
-
-/** `work`, or a rejection as soon as `signal` aborts; the abort listener goes when `work` settles, so none pile up. */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise((resolve, reject) => {
-    const abort = () => reject(signal.reason);
-    signal.addEventListener('abort', abort, { once: true });
-    work.then(
-      (value) => { signal.removeEventListener('abort', abort); resolve(value); },
-      (error: unknown) => { signal.removeEventListener('abort', abort); reject(error); },
-    );
-  });
 }

@@ -1,33 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Breaker } from '../../lib/breaker.js';
 import { StageClock } from '../../lib/telemetry/StageClock.js';
-import type { Event } from '../../lib/contract/loadContract.js';
-import type { LinkSender } from '../../lib/flow/LinkSender.js';
+import { LinkSender } from '../../lib/flow/LinkSender.js';
 import { createRedis, isPermanentRedisError, redisReady } from '../../lib/storage/redis.js';
 import { Intake } from '../../services/source/Intake.js';
 import { IntakeReader } from '../../services/source/IntakeReader.js';
+import { consumeAll, startReceiver } from '../helpers/receivers.js';
 import { redisUrl } from '../helpers/testServers.js';
 import { proxyToSharedRedis } from './chaosMesh.js';
-
-/** Enrichment as the reader sees it: always credit, and every batch acknowledged at once. */
-class AcknowledgingDownstream extends EventEmitter {
-  readonly received: string[] = [];
-  readonly link = 'source->enrichment';
-  #offset = 0;
-  stats(): { availableCredit: number } { return { availableCredit: 100 }; }
-  async waitForCredit(): Promise<number> { return 100; }
-  async send(events: Event[]): Promise<{ generation: number; offset: number; count: number }> {
-    const sent = { generation: 1, offset: this.#offset, count: events.length };
-    this.#offset += events.length;
-    this.received.push(...events.map((event) => event.id!));
-    setImmediate(() => this.emit('ack', { generation: 1, offset: this.#offset }));
-    return sent;
-  }
-}
 
 test('a read of the intake whose reply is lost with the connection is re-delivered once Redis is back, not left pending until a restart', { timeout: 30_000 }, async (t) => {
   const proxy = await proxyToSharedRedis();
@@ -39,14 +22,19 @@ test('a read of the intake whose reply is lost with the connection is re-deliver
   const key = `mesh-chaos-${randomBytes(5).toString('hex')}:intake`;
   const intake = new Intake(redis, blockingRedis, breaker, key, 'mesh', 'source-1');
   await intake.createGroup();
-  const downstream = new AcknowledgingDownstream();
+  // Enrichment as the reader sees it: a real link whose receiver takes and acknowledges everything at once.
+  const received: string[] = [];
+  const enrichment = await startReceiver(consumeAll(received), { capacity: 1_000, maxBatchEvents: 500 });
+  const downstream = new LinkSender({ target: enrichment.target, link: 'source->enrichment', sender: 'reply-lost-test' });
   const stopping = new AbortController();
-  const reader = new IntakeReader(intake, downstream as unknown as LinkSender, () => undefined, new StageClock());
+  const reader = new IntakeReader(intake, downstream, () => undefined, new StageClock());
   const running = reader.run(100, 200, stopping.signal).catch(() => undefined);
   t.after(async () => {
     stopping.abort();
     await proxy.restore();
     await running;
+    downstream.cancel();
+    enrichment.stop();
     breaker.shutdown();
     await direct.del(key);
     for (const client of [direct, redis, blockingRedis]) client.disconnect();
@@ -65,7 +53,7 @@ test('a read of the intake whose reply is lost with the connection is re-deliver
   };
 
   await append(0, 10);
-  assert.ok(await waitFor(() => downstream.received.length === 10, 5_000), 'entries flow');
+  assert.ok(await waitFor(() => received.length === 10, 5_000), 'entries flow');
 
   // Replies now take 300 ms back to the reader: cut while the reply to a read that took entries is on its way.
   proxy.delayMs = 300;
@@ -79,9 +67,9 @@ test('a read of the intake whose reply is lost with the connection is re-deliver
   await proxy.restore();
   await append(20, 10);
 
-  const complete = await waitFor(async () => new Set(downstream.received).size === 30 && (await direct.xlen(key)) === 0, 10_000);
+  const complete = await waitFor(async () => new Set(received).size === 30 && (await direct.xlen(key)) === 0, 10_000);
   const [pending] = (await direct.xpending(key, 'mesh')) as [number];
-  t.diagnostic(`received ${downstream.received.length} (${new Set(downstream.received).size} distinct) of 30; intake ${await direct.xlen(key)}, pending ${pending}`);
+  t.diagnostic(`received ${received.length} (${new Set(received).size} distinct) of 30; intake ${await direct.xlen(key)}, pending ${pending}`);
   assert.ok(complete, 'every entry reaches downstream and leaves the intake, including those of the read whose reply was lost');
-  assert.equal(downstream.received.length, 30, 'none twice: entries still in flight are not re-sent');
+  assert.equal(received.length, 30, 'none twice: entries still in flight are not re-sent');
 });

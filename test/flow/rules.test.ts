@@ -124,10 +124,10 @@ describe('the wire contract (proto/CONTRACT.md rules)', { timeout: 15_000 }, () 
     const relay = await startReceiver((link) => {
       void (async () => {
         for (;;) {
-          const credit = await relayOut.waitForCredit();
-          const delivery = await link.take(credit);
+          const reservation = await relayOut.reserve(1_000);
+          const delivery = await link.take(reservation.events);
           if (!delivery) return;
-          await relayOut.send(delivery.events);
+          await relayOut.send(delivery.events, {}, reservation);
         }
       })().catch(() => undefined); // the links are cancelled when the test ends
     }, { capacity: 30, maxBatchEvents: 30 });
@@ -224,7 +224,7 @@ describe('the wire contract (proto/CONTRACT.md rules)', { timeout: 15_000 }, () 
     const second = await startReceiver((link) => void link.take().then(() => holding.push(link)), {}, `127.0.0.1:${first.port}`);
     t.after(() => second.stop());
     const result = await sender.send(makeEvents(3));
-    assert.deepEqual([result.generation, result.offset], [2, 0], 'a new generation starts at offset 0');
+    assert.deepEqual([sender.stats().generation, result.offset], [2, 0], 'a new generation starts at offset 0');
 
     second.stop();
     const [secondReset] = await once(sender, 'reset');

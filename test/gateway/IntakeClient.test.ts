@@ -83,7 +83,7 @@ describe('IntakeClient', { timeout: 20_000 }, () => {
     const error = await outcome;
     assert.ok(error instanceof IntakeUnavailableError, `rejected with ${String(error)}`);
 
-    await until(() => links.length === 2 && client.connected && client.sender.stats().availableCredit > 0);
+    await until(() => links.length === 2 && client.connected && client.outbound.stats().freeCredit > 0);
     const retried = client.submit(events, ROOT_CONTEXT);
     await until(() => deliveries.slice(1).flatMap((delivery) => delivery.events).length === 5);
     for (const delivery of deliveries.slice(1)) delivery.acknowledge();

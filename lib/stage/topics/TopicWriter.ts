@@ -1,22 +1,23 @@
 import { EventEmitter } from 'node:events';
 import type { Breaker } from '../../breaker.js';
 import { flowService, type Event } from '../../contract/loadContract.js';
-import type { SendResult, SenderStats } from '../../flow/LinkSender.js';
+import { CreditWindow } from '../../flow/CreditWindow.js';
+import type { Outbound, OutboundEvents, OutboundStats, Reservation, SendResult } from '../../flow/Outbound.js';
 import type { Redis } from '../../storage/redis.js';
-import type { Downstream } from '../Downstream.js';
 import { unlimitedCredit } from '../meshMode.js';
 
 const encodeFrame = flowService.Exchange.requestSerialize;
 
 /**
- * The decoupled mode's downstream: each batch is appended to the next stage's
+ * The decoupled mode's outbound: each batch is appended to the next stage's
  * topic (a Redis Stream, one entry per batch, holding the Batch frame the link
  * would have carried) and counts as acknowledged once it is there. There is no
- * credit: the topic takes whatever comes.
+ * credit: the topic takes whatever comes, so every reservation is granted whole.
  */
-export class TopicWriter extends EventEmitter implements Downstream {
+export class TopicWriter extends EventEmitter<OutboundEvents> implements Outbound {
   #sent = 0;
-  #acknowledged = 0;
+  // Reservations need a window to come from; this one never runs short.
+  readonly #window = new CreditWindow();
 
   constructor(private readonly redis: Redis, private readonly breaker: Breaker, private readonly key: string, readonly link: string) {
     super();
@@ -24,27 +25,23 @@ export class TopicWriter extends EventEmitter implements Downstream {
 
   get connected(): boolean { return true; }
 
-  stats(): SenderStats {
+  stats(): OutboundStats {
     return {
-      generation: 1, connected: true, capacity: unlimitedCredit, availableCredit: unlimitedCredit,
-      sent: this.#sent, acknowledged: this.#acknowledged, totalSent: this.#sent, creditWaitMs: 0, drainWaitMs: 0,
+      connected: true, capacity: unlimitedCredit, availableCredit: unlimitedCredit, freeCredit: unlimitedCredit,
+      sent: this.#sent, acknowledged: this.#sent, totalSent: this.#sent, creditWaitMs: 0, drainWaitMs: 0,
     };
   }
 
-  async waitForCredit(): Promise<number> { return unlimitedCredit; }
+  async reserve(max: number): Promise<Reservation> { return { events: max, window: this.#window }; }
+  tryReserve(count: number): Reservation { return { events: count, window: this.#window }; }
+  release(reservation: Reservation, count = reservation.events): void { reservation.events -= Math.min(count, reservation.events); }
 
   async send(events: readonly Event[], traceContext: Record<string, string> = {}): Promise<SendResult> {
     const offset = this.#sent;
     const frame = encodeFrame({ batch: { offset, events: events as Event[], traceContext } });
     await this.breaker.hold('XADD', () => this.redis.xadd(this.key, '*', 'b', frame));
     this.#sent += events.length;
-    const acknowledged = this.#sent;
-    // After the caller has recorded what it sent, as a link's acknowledgement would come.
-    setImmediate(() => {
-      this.#acknowledged = acknowledged;
-      this.emit('ack', { generation: 1, offset: acknowledged });
-    });
-    return { generation: 1, offset, count: events.length, frames: 1, creditWaitMs: 0, drainWaitMs: 0 };
+    return { offset, count: events.length, frames: 1, creditWaitMs: 0, drainWaitMs: 0, acknowledged: Promise.resolve() };
   }
 
   async close(): Promise<void> {}
