@@ -3,7 +3,7 @@ import type { Environment } from '../config.js';
 import { LinkRouter, type Routing } from '../flow/LinkRouter.js';
 import { LinkSender } from '../flow/LinkSender.js';
 import type { LinkCredentials } from '../security/linkCredentials.js';
-import type { Downstream } from './Downstream.js';
+import type { Outbound } from '../flow/Outbound.js';
 import type { Topics } from './topics/Topics.js';
 
 export interface RoutingSettings { routing: Routing; resolveIntervalMs: number }
@@ -16,7 +16,7 @@ export function readRouting(env: Environment): RoutingSettings {
   };
 }
 
-export interface DownstreamWiring {
+export interface OutboundWiring {
   credentials?: LinkCredentials | undefined;
   topics?: Topics | undefined;
   routing?: RoutingSettings | undefined;
@@ -27,7 +27,7 @@ export interface DownstreamWiring {
  * replicas when the target lists several or names a host (which may resolve to
  * several, now or later); else one link.
  */
-export function openDownstream(sender: string, downstream: { target: string; link: string }, wiring: DownstreamWiring = {}): Downstream {
+export function openOutbound(sender: string, downstream: { target: string; link: string }, wiring: OutboundWiring = {}): Outbound {
   if (wiring.topics) return wiring.topics.writer(downstream.link);
   const linkOptions = { link: downstream.link, sender, credentials: wiring.credentials?.client, channelOptions: wiring.credentials?.channelOptions };
   const targets = downstream.target.split(',');

@@ -3,11 +3,12 @@ import { readLinkCredentials } from '../security/linkCredentials.js';
 import type { ServiceKit } from '../service/runService.js';
 import { isPermanentRedisError, readKeyPrefix, readRedisUrl } from '../storage/redis.js';
 import { readMeshMode, unlimitedCredit, type MeshMode } from './meshMode.js';
-import { readRouting } from './openDownstream.js';
+import { readRouting } from './openOutbound.js';
 import type { StageDefinition } from './runStage.js';
+import { stageWiring } from './StageWiring.js';
 import { Topics } from './topics/Topics.js';
 
-export type StageSettings = Pick<StageDefinition, 'listen' | 'receiver' | 'concurrency' | 'credentials' | 'topics' | 'pressure' | 'health' | 'routing'> & { mode: MeshMode };
+export type StageSettings = Pick<StageDefinition, 'listen' | 'receiver' | 'concurrency' | 'credentials' | 'pressure' | 'health' | 'wiring'> & { mode: MeshMode };
 
 /**
  * The settings every hop reads the same way: where it listens, its link limits, its concurrency,
@@ -18,12 +19,12 @@ export function stageSettings(env: Environment, kit: ServiceKit, defaultListen: 
   const topics = mode === 'decoupled'
     ? new Topics(readRedisUrl(env), readKeyPrefix(env), kit.breaker('redis', isPermanentRedisError))
     : undefined;
+  const credentials = readLinkCredentials(env);
   return {
     mode,
-    topics,
+    wiring: stageWiring({ credentials, topics, routing: readRouting(env) }),
     pressure: kit.pressure,
     health: kit.health,
-    routing: readRouting(env),
     listen: env.address('LISTEN_ADDR', defaultListen),
     receiver: {
       capacity: env.integer('LINK_CAPACITY', mode === 'naive' ? unlimitedCredit : 4096, { min: 1, max: unlimitedCredit }),
@@ -34,6 +35,6 @@ export function stageSettings(env: Environment, kit: ServiceKit, defaultListen: 
       openTimeoutMs: env.integer('OPEN_TIMEOUT_MS', 2_000, { min: 100, max: 600_000 }),
     },
     concurrency: env.integer('STAGE_CONCURRENCY', 4, { min: 1, max: 1_000 }),
-    credentials: readLinkCredentials(env),
+    credentials,
   };
 }

@@ -1,10 +1,8 @@
 import { hostname } from 'node:os';
-import { bindServer, createFlowServer } from '../../lib/flow/FlowServer.js';
 import { runService } from '../../lib/service/runService.js';
 import { defaultAddress, defaultAdminAddress } from '../../lib/service/stages.js';
-import { InboundLinks } from '../../lib/stage/InboundLinks.js';
 import { unlimitedCredit } from '../../lib/stage/meshMode.js';
-import { openDownstream } from '../../lib/stage/openDownstream.js';
+import { serveUpstream } from '../../lib/stage/serveUpstream.js';
 import { stageSettings } from '../../lib/stage/stageSettings.js';
 import { createRedis, intakeStreamKey, isPermanentRedisError, readKeyPrefix, readRedisUrl, redisReady } from '../../lib/storage/redis.js';
 import { Intake } from './Intake.js';
@@ -33,12 +31,10 @@ await runService('source', async (env, kit) => {
   const intake = new Intake(redis, blockingRedis, breaker, intakeStreamKey(keyPrefix), 'mesh', consumer);
   await intake.createGroup();
 
-  const inbound = new InboundLinks();
-  const server = createFlowServer({ ...settings.receiver, receiver: 'source' }, (link) => inbound.add(link));
-  kit.health.addTo(server);
-  const port = await bindServer(server, settings.listen, settings.credentials?.server);
+  const upstream = await serveUpstream({ ...settings, name: 'source' });
+  const inbound = upstream.links;
   const writer = new IntakeWriter(intake, inbound, maxIntakeLength, await intake.length());
-  const downstream = openDownstream(consumer, { target: enrichmentAddress, link: 'source->enrichment' }, settings);
+  const downstream = settings.wiring.outbound(consumer, { target: enrichmentAddress, link: 'source->enrichment' });
   const reader = new IntakeReader(intake, downstream, (count) => writer.removed(count), kit.pressure.clock);
   kit.pressure.watchInbound(inbound);
   kit.pressure.watchOutbound(downstream);
@@ -64,16 +60,15 @@ await runService('source', async (env, kit) => {
     process.exit(1);
   });
   return {
-    address: `${settings.listen.replace(/:\d+$/, '')}:${port}`,
+    address: upstream.address,
     async stop() {
       // Finish the write and the send in hand, let enrichment acknowledge what it holds, then let go of the gateway.
       stopping.abort();
       clearInterval(figuresTimer);
       await running.catch(() => undefined);
       await downstream.close('source stopping');
-      inbound.resetAll('source stopping');
-      server.forceShutdown();
-      settings.topics?.close();
+      upstream.close('source stopping');
+      settings.wiring.close();
     },
   };
 }, { adminAddress: defaultAdminAddress('source') });
