@@ -105,7 +105,7 @@ export const opening: Scenario = async (kit) => {
   ];
 };
 
-export const openingRefusals: Scenario = async (kit) => {
+const openingRefusals: Scenario = async (kit) => {
   const title = (what: string) => `${what} is refused with FAILED_PRECONDITION`;
 
   const batchFirst = newLink(kit);
@@ -165,7 +165,7 @@ export const overCredit: Scenario = async (kit) => {
   }
 };
 
-export const frameLimits: Scenario = async (kit) => {
+const frameLimits: Scenario = async (kit) => {
   const eventsTitle = 'a batch over the event limit is refused with RESOURCE_EXHAUSTED';
   const bytesTitle = 'a frame over the byte limit is refused with RESOURCE_EXHAUSTED';
   const results: CheckResult[] = [];
@@ -203,7 +203,7 @@ export const frameLimits: Scenario = async (kit) => {
  * A well-behaved sender's whole link: single-event batches, always within
  * credit, well past the first grant, then Close.
  */
-export const steadyFlow: Scenario = async (kit) => {
+const steadyFlow: Scenario = async (kit) => {
   const titles = {
     replenish: 'credit is replenished in chunks as space frees, never above the first grant',
     acks: 'acknowledgements are cumulative, monotonic and cover every event sent',
@@ -253,7 +253,7 @@ export const steadyFlow: Scenario = async (kit) => {
   return results;
 };
 
-export const offsetContinuity: Scenario = async (kit) => {
+const offsetContinuity: Scenario = async (kit) => {
   const title = 'a batch whose offset does not continue the link is refused with INVALID_ARGUMENT';
   const outcome = await openLink(kit);
   if (typeof outcome === 'string') return [{ rule: 5, title, pass: false, seen: outcome }];

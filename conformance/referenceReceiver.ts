@@ -3,7 +3,7 @@ import { bindServer, createFlowServer, type FlowServerOptions } from '../lib/flo
 import type { LinkReceiver } from '../lib/flow/LinkReceiver.js';
 
 /** Configured as a stage is by default (LINK_CAPACITY, MAX_LINKS, OPEN_TIMEOUT_MS), but for larger batches. */
-export const referenceReceiverOptions: FlowServerOptions = {
+const referenceReceiverOptions: FlowServerOptions = {
   receiver: 'reference-receiver',
   capacity: 4096,
   maxBatchEvents: 1000,

@@ -13,8 +13,6 @@ export class PressureStream {
 
   constructor(private readonly pressure: MeshPressure, private readonly intervalMs: number, readonly maxWatchers: number) {}
 
-  get watchers(): number { return this.#watchers.size; }
-
   /** False when `maxWatchers` already watch. */
   watch(response: ServerResponse): boolean {
     if (this.#watchers.size >= this.maxWatchers) return false;

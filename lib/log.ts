@@ -15,7 +15,7 @@ export function readLogLevel(env: Environment): LogLevel {
 /** A field's string is cut here: names, reasons and errors often come from a peer. */
 const maxStringLength = 1_024;
 /** A record is never longer than this; past it only its first fields are kept. */
-export const maxLineBytes = 4_096;
+const maxLineBytes = 4_096;
 
 function thresholdFromEnvironment(): number {
   const name = (process.env.LOG_LEVEL ?? 'info') as LogLevel;
@@ -33,7 +33,7 @@ const cutStrings = (_key: string, value: unknown) =>
   typeof value === 'string' && value.length > maxStringLength ? `${value.slice(0, maxStringLength)}… (${value.length} characters)` : value;
 
 /** The record as one line of at most `maxLineBytes` bytes. */
-export function formatRecord(record: Record<string, unknown>): string {
+function formatRecord(record: Record<string, unknown>): string {
   const line = JSON.stringify(record, cutStrings);
   if (line.length * 3 <= maxLineBytes || Buffer.byteLength(line) <= maxLineBytes) return line;
   const { time, level, component, message } = record;

@@ -3,9 +3,9 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
-export const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const contractTypesDir = path.join(repositoryRoot, 'lib', 'contract', 'generated');
-export const protoFiles = ['mesh/flow/v1/flow.proto', 'mesh/events/v1/events.proto'];
+const protoFiles = ['mesh/flow/v1/flow.proto', 'mesh/events/v1/events.proto'];
 
 /** Writes the TypeScript types of proto/ into outDir, with the options lib/contract/loadContract.ts loads it with. */
 export function generateContractTypes(outDir: string): void {

@@ -73,9 +73,9 @@ export async function seedProducts(pool: pg.Pool, m: number): Promise<void> {
   }
 }
 
-export class UsageError extends Error {}
+class UsageError extends Error {}
 
-export function parseSeedArguments(args: string[]): { users: number; products: number } {
+function parseSeedArguments(args: string[]): { users: number; products: number } {
   let values: { users?: string; products?: string };
   try {
     ({ values } = parseArgs({ args, options: { users: { type: 'string' }, products: { type: 'string' } } }));

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { MeshPressureReport } from '../../gateway/MeshPressure.js';
 import type { HopSnapshot } from '../../lib/telemetry/HopPressure.js';
 import type { Redis } from '../../lib/storage/redis.js';
-import type { Mesh, ServiceName } from '../../tools/launcher/Mesh.js';
+import type { Mesh } from '../../tools/launcher/Mesh.js';
 import type { SecondStats } from '../loadgen/tally.js';
 
 export interface HopFigures { queued: number; in_flight: number }
@@ -109,8 +109,6 @@ export class SecondRecorder {
     return Number.isFinite(bytes) ? round(bytes / (1024 * 1024)) : null;
   }
 }
-
-export type ServiceRss = Record<ServiceName, number | null>;
 
 function round(value: number): number {
   return Math.round(value * 10) / 10;

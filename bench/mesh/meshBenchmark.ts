@@ -61,7 +61,7 @@ export async function runMeshBenchmark(args: string[]): Promise<void> {
   }
 }
 
-export async function measureMesh(settings: MeshBenchSettings, signal: AbortSignal): Promise<{ mesh: MeshWindow; peakRssMb: Record<string, number> }> {
+async function measureMesh(settings: MeshBenchSettings, signal: AbortSignal): Promise<{ mesh: MeshWindow; peakRssMb: Record<string, number> }> {
   console.error(`mesh: starting five services on a fresh database and key prefix, seeding ${USERS} users and ${PRODUCTS} products`);
   const seeded = await startSeededMesh({
     users: USERS,

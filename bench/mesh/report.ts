@@ -21,7 +21,7 @@ export function describeSecond(second: SecondStats, committedPerS: number | unde
   ].join('  ');
 }
 
-export function ratioOf({ mesh, ceiling }: MeshBenchResult): number {
+function ratioOf({ mesh, ceiling }: MeshBenchResult): number {
   return mesh.committedPerS / ceiling.rowsPerS;
 }
 

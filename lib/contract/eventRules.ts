@@ -5,7 +5,7 @@ import type { Event__Output } from './loadContract.js';
  * The rules an event's fields obey, the same at the HTTP edge and at every
  * stage: the hop in front of a stage may be someone else's program.
  */
-export const eventKinds = ['view', 'click', 'cart', 'purchase'] as const;
+const eventKinds = ['view', 'click', 'cart', 'purchase'] as const;
 
 /**
  * The most UTF-8 bytes of an id, user id or item id. Postgres refuses a
@@ -34,7 +34,7 @@ export const isPrice = (cents: unknown): boolean => typeof cents === 'number' &&
 export const kindRule = `one of ${eventKinds.join(', ')}`;
 
 /** The first rule `event` breaks (its field named as in events.proto), or undefined: what a stage checks before it depends on or writes a field. */
-export function eventProblem(event: Event__Output): FieldProblem | undefined {
+function eventProblem(event: Event__Output): FieldProblem | undefined {
   const texts = [['id', event.id], ['user_id', event.userId], ['item_id', event.itemId]] as const;
   for (const [field, value] of texts) {
     const reason = textProblem(value);
@@ -57,7 +57,7 @@ const maxDeadLetterString = 1_024;
 const cut = (text: string, max = maxDeadLetterString) => (text.length > max ? `${text.slice(0, max)}…` : text);
 
 /** The digest an id that breaks the rules (too long for an index, say) is kept under. */
-export const digestId = (id: string) => `sha256:${createHash('sha256').update(id).digest('hex')}`;
+const digestId = (id: string) => `sha256:${createHash('sha256').update(id).digest('hex')}`;
 
 /**
  * `event` as a dead letter of `stage`: an id that breaks the rules is replaced

@@ -18,7 +18,7 @@ export const PROTOCOL_VERSION = 1;
 export const protoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'proto');
 
 // Must match the options tools/generateContractTypes.ts generates the types with.
-export const loaderOptions: protoLoader.Options = {
+const loaderOptions: protoLoader.Options = {
   includeDirs: [protoRoot],
   keepCase: false,
   longs: Number,
@@ -33,5 +33,3 @@ const contract = grpc.loadPackageDefinition(packageDefinition) as unknown as Pro
 
 /** The Flow service, for grpc.Server#addService. */
 export const flowService = contract.mesh.flow.v1.Flow.service;
-/** The client constructor of the Flow service. */
-export const FlowClientConstructor = contract.mesh.flow.v1.Flow;

@@ -12,7 +12,7 @@ const tokenText = /^[\x21-\x7e]+$/;
  * (a malformed entry, or a name or token already used). Problems say where
  * the entry is, never what its token is.
  */
-export function parseApiKeys(entries: ReadonlyArray<{ text: string; where: string }>, problems: string[]): ApiKey[] {
+function parseApiKeys(entries: ReadonlyArray<{ text: string; where: string }>, problems: string[]): ApiKey[] {
   const keys: ApiKey[] = [];
   const owners = new Map<string, string>();
   for (const { text, where } of entries) {

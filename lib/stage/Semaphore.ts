@@ -3,12 +3,10 @@ export class Semaphore {
   #free: number;
   readonly #waiters: Array<() => void> = [];
 
-  constructor(readonly permits: number) {
+  constructor(permits: number) {
     if (!Number.isInteger(permits) || permits < 1) throw new RangeError(`permits must be a positive integer, got ${permits}`);
     this.#free = permits;
   }
-
-  get inUse(): number { return this.permits - this.#free; }
 
   async acquire(): Promise<void> {
     if (this.#free > 0) {

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 
 /** deploy/sql of the repository; this module runs from dist/lib/storage/. */
-export const defaultMigrationsDirectory = path.resolve(
+const defaultMigrationsDirectory = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'deploy', 'sql',
 );
 

@@ -52,7 +52,7 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
   await createDatabase(adminUrlOf(databaseUrl), databaseNameOf(databaseUrl));
 }
 
-export function databaseNameOf(databaseUrl: string): string {
+function databaseNameOf(databaseUrl: string): string {
   const name = decodeURIComponent(new URL(databaseUrl).pathname.slice(1));
   assertDatabaseName(name);
   return name;

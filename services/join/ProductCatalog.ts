@@ -23,11 +23,6 @@ export class ProductCatalog {
     this.#cache = new LRUCache({ max: options.maxEntries, maxSize: options.maxBytes, sizeCalculation: entryBytes, ttl: options.ttlMs });
   }
 
-  get cachedEntries(): number { return this.#cache.size; }
-
-  /** Bytes the cached entries take, as the bound counts them. */
-  get cachedBytes(): number { return this.#cache.calculatedSize; }
-
   /** `trace`: the batch's span, parent of the look-up's span; `signal` gives a held look-up up. */
   async lookup(ids: Iterable<string>, { trace, signal }: { trace?: Context; signal?: AbortSignal } = {}): Promise<Map<string, Product>> {
     const found = new Map<string, Product>();

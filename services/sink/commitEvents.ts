@@ -5,7 +5,7 @@ import type { Event__Output } from '../../lib/contract/loadContract.js';
 export interface DeadLetter { eventId: string; stage: string; reason: string; payload: string }
 
 /** Why the sink cannot write an event, or undefined if it can. */
-export function rejectionReason(event: Event__Output): string | undefined {
+function rejectionReason(event: Event__Output): string | undefined {
   return eventRejection(event) ?? (event.product?.found ? undefined : `unknown product ${event.itemId}`);
 }
 

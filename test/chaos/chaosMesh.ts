@@ -12,6 +12,7 @@ import { applyMigrations } from '../../lib/storage/migrate.js';
 import { createRedis, deleteKeysWithPrefix, redisReady, type Redis } from '../../lib/storage/redis.js';
 import { seedProducts, seedProfiles } from '../../tools/seed.js';
 import { Mesh, serviceNames, type ServiceName } from '../../tools/launcher/Mesh.js';
+import { RecentLines } from '../helpers/RecentLines.js';
 import { adminUrl, freshDatabase, redisUrl } from '../helpers/testServers.js';
 import { TcpProxy } from '../helpers/tcpProxy.js';
 
@@ -42,6 +43,8 @@ export interface ChaosMesh {
   databaseUrl: string;
   /** Every JSON log line of every service so far (bounded), oldest first. */
   records: LogRecord[];
+  /** The last lines a service wrote, JSON or not, for a failure's diagnostics. */
+  recentLines(service: ServiceName): string[];
   breakerTransitions(filter?: { service?: ServiceName; dependency?: string; since?: number; until?: number }): BreakerTransition[];
   /** Resolves with the first transition to `state` of the service's breaker at or after `since`, or undefined after `timeoutMs`. */
   waitForBreaker(service: ServiceName, state: BreakerState, since: number, timeoutMs: number): Promise<BreakerTransition | undefined>;
@@ -79,7 +82,9 @@ export async function startChaosMesh(options: ChaosMeshOptions = {}): Promise<Ch
   await seedProducts(pool, options.products ?? 100);
 
   const records: LogRecord[] = [];
+  const recent = new RecentLines();
   const onLine = (service: ServiceName, line: string) => {
+    recent.record(service, line);
     if (!line.startsWith('{')) return;
     try {
       const { time, level, component, message, ...fields } = JSON.parse(line) as Record<string, unknown>;
@@ -131,7 +136,7 @@ export async function startChaosMesh(options: ChaosMeshOptions = {}): Promise<Ch
       await sleep(25);
     }
   };
-  return { mesh, pool, redis, keyPrefix, intakeKey: `${keyPrefix}intake`, databaseUrl: database.url, records, breakerTransitions, waitForBreaker, dispose };
+  return { mesh, pool, redis, keyPrefix, intakeKey: `${keyPrefix}intake`, databaseUrl: database.url, records, recentLines: (service) => recent.of(service), breakerTransitions, waitForBreaker, dispose };
 }
 
 

@@ -70,7 +70,7 @@ export async function assertDrainedExactlyOnce(run: ChaosMesh, load: OpenLoad, r
   t.diagnostic(`drain: accepted ${accepted.length}, of them committed ${present}, events rows ${total} (offered ${load.offered}; rows beyond the accepted ones come from 503s whose events did reach the intake), intake ${intakeLength}, pending ${pending}, dead letters ${dead}, drained ${drainedMs} ms after the load stopped`);
   if (present !== accepted.length || intakeLength !== 0) {
     for (const name of ['source', 'enrichment', 'join', 'sink'] as const) {
-      t.diagnostic(`${name} last lines:\n${run.mesh.services[name].recentOutput.slice(-12).join('\n')}`);
+      t.diagnostic(`${name} last lines:\n${run.recentLines(name).slice(-12).join('\n')}`);
     }
   }
   assert.equal(present, accepted.length, 'every accepted (202) event is committed (events.id is the primary key: at most once)');

@@ -3,7 +3,8 @@ import type pg from 'pg';
 import { applyMigrations } from '../../lib/storage/migrate.js';
 import { createRedis, deleteKeysWithPrefix, redisReady, type Redis } from '../../lib/storage/redis.js';
 import { seedProducts, seedProfiles } from '../../tools/seed.js';
-import { Mesh, type MeshOptions } from '../../tools/launcher/Mesh.js';
+import { Mesh, type MeshOptions, type ServiceName } from '../../tools/launcher/Mesh.js';
+import { RecentLines } from './RecentLines.js';
 import { freshDatabase, redisUrl } from './testServers.js';
 
 export interface MeshUnderTest {
@@ -12,6 +13,8 @@ export interface MeshUnderTest {
   redis: Redis;
   keyPrefix: string;
   databaseUrl: string;
+  /** The last lines a service wrote, for a failure's diagnostics. */
+  recentLines(service: ServiceName): string[];
   /** Stops the mesh, then removes the database and every key of this run. */
   dispose(): Promise<void>;
 }
@@ -36,6 +39,7 @@ export async function startMeshUnderTest(options: { users?: number; products?: n
     await database.drop();
   };
   let mesh: Mesh | undefined;
+  const recent = new RecentLines();
   try {
     mesh = await Mesh.start({
       databaseUrl: database.url,
@@ -46,12 +50,15 @@ export async function startMeshUnderTest(options: { users?: number; products?: n
       serviceEnv: options.serviceEnv,
       replace: options.replace,
       replicas: options.replicas,
-      onLine: options.onLine,
+      onLine: (service, line) => {
+        recent.record(service, line);
+        options.onLine?.(service, line);
+      },
     });
   } catch (error) {
     await dispose();
     throw error;
   }
-  return { mesh, pool, redis, keyPrefix, databaseUrl: database.url, dispose };
+  return { mesh, pool, redis, keyPrefix, databaseUrl: database.url, recentLines: (service) => recent.of(service), dispose };
 }
 

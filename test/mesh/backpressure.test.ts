@@ -60,7 +60,7 @@ test('backpressure end to end: a slow sink fills the intake to its bound and the
   }
   if (committed !== accepted.length) {
     t.diagnostic(`intake ${await run.redis.xlen(`${run.keyPrefix}intake`)}, pending ${JSON.stringify(await run.redis.xpending(`${run.keyPrefix}intake`, 'mesh'))}`);
-    for (const name of serviceNames) t.diagnostic(`${name}: ${run.mesh.services[name].recentOutput.slice(-8).join('\n')}`);
+    for (const name of serviceNames) t.diagnostic(`${name}: ${run.recentLines(name).slice(-8).join('\n')}`);
   }
   assert.equal(committed, accepted.length, 'everything accepted arrives, nothing more');
   const present = await run.pool.query('SELECT count(*) FROM events WHERE id = ANY($1)', [accepted]);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConfigError, Environment } from '../../lib/config.js';
 import { ApiKeyring } from '../../lib/security/ApiKeyring.js';
-import { parseApiKeys, readApiKeys } from '../../lib/security/apiKeys.js';
+import { readApiKeys } from '../../lib/security/apiKeys.js';
 
 const problemsOf = (read: () => unknown): string[] => {
   try {
@@ -20,25 +20,16 @@ const problemsOf = (read: () => unknown): string[] => {
 };
 
 test('name:token entries parse; a token may itself contain colons', () => {
-  const problems: string[] = [];
-  const keys = parseApiKeys([{ text: ' alice : s3cret-a ', where: 'a' }, { text: 'bob:b:with:colons', where: 'b' }], problems);
-  assert.deepEqual(problems, []);
+  const keys = readApiKeys(new Environment({ GATEWAY_API_KEYS: ' alice : s3cret-a ,bob:b:with:colons' }));
   assert.deepEqual(keys, [{ name: 'alice', token: 's3cret-a' }, { name: 'bob', token: 'b:with:colons' }]);
 });
 
 test('malformed entries, empty tokens, a repeated name or token are each a problem that names the entry and never the token', () => {
-  const problems: string[] = [];
-  parseApiKeys([
-    { text: 'no-colon-secret1', where: 'entry 1' },
-    { text: 'empty:', where: 'entry 2' },
-    { text: 'bad name:secret3', where: 'entry 3' },
-    { text: 'ok:secret4', where: 'entry 4' },
-    { text: 'ok:secret5', where: 'entry 5' },
-    { text: 'other:secret4', where: 'entry 6' },
-    { text: 'spaces:sec ret7', where: 'entry 7' },
-  ], problems);
+  const problems = problemsOf(() => readApiKeys(new Environment({
+    GATEWAY_API_KEYS: ['no-colon-secret1', 'empty:', 'bad name:secret3', 'ok:secret4', 'ok:secret5', 'other:secret4', 'spaces:sec ret7'].join(','),
+  })));
   assert.equal(problems.length, 6);
-  problems.forEach((problem, i) => assert.match(problem, new RegExp(`^entry ${[1, 2, 3, 5, 6, 7][i]} `)));
+  problems.forEach((problem, i) => assert.match(problem, new RegExp(`^GATEWAY_API_KEYS entry ${[1, 2, 3, 5, 6, 7][i]} `)));
   assert.match(problems[3]!, /defines key "ok" a second time/);
   assert.match(problems[4]!, /same token as key "ok"/);
   for (const problem of problems) assert.doesNotMatch(problem, /secret|sec ret/);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type pg from 'pg';
 import type { Event__Output } from '../../lib/contract/loadContract.js';
 import { applyMigrations } from '../../lib/storage/migrate.js';
-import { commitEvents, rejectionReason } from '../../services/sink/commitEvents.js';
+import { commitEvents } from '../../services/sink/commitEvents.js';
 import { freshDatabase } from '../helpers/testServers.js';
 
 function joinedEvent(id: string, itemId: string, minute: number): Event__Output {
@@ -40,7 +40,6 @@ describe('the sink commit', () => {
     const unknown = { ...joinedEvent('d1', 'item-9', 2), product: { found: false, name: '', category: '', listPriceCents: 0 } };
     const badPrice = { ...joinedEvent('d2', 'item-1', 2), priceCents: -3 };
     const good = joinedEvent('d3', 'item-1', 2);
-    assert.equal(rejectionReason(unknown), 'unknown product item-9');
     assert.deepEqual(await commitEvents(pool, [unknown, badPrice, good]), { inserted: 1, counted: 1, dead: 2 });
     assert.deepEqual(await commitEvents(pool, [unknown, badPrice]), { inserted: 0, counted: 0, dead: 0 });
     const dead = await pool.query('SELECT event_id, stage, reason FROM dead_letters ORDER BY event_id');

@@ -35,8 +35,6 @@ export class ServiceProcess {
     const child = this.#child;
     return child !== undefined && child.pid !== undefined && child.exitCode === null && child.signalCode === null;
   }
-  /** The last lines it wrote, for diagnosing a failure. */
-  get recentOutput(): string[] { return [...this.#log]; }
 
   /** Starts it and resolves with its address once it says where it listens. */
   start(extraEnv: Record<string, string> = {}, timeoutMs = 20_000): Promise<string> {
