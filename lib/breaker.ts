@@ -4,6 +4,7 @@ import type { Environment } from './config.js';
 import type { FaultSwitches } from './faults.js';
 import { createLogger } from './log.js';
 import { withDependencySpan, type Context } from './telemetry/batchSpans.js';
+import type { BreakerState } from './telemetry/HopPressure.js';
 
 const log = createLogger('breaker');
 
@@ -28,8 +29,6 @@ export function breakerSettings(env: Environment, dependency: string): BreakerSe
     volumeThreshold: env.integer(`${prefix}VOLUME`, 5, { min: 1, max: 10_000 }),
   };
 }
-
-export type BreakerState = 'closed' | 'open' | 'half-open';
 
 /**
  * A call failed while its dependency answered a probe: the trouble is in what

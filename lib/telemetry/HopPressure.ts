@@ -1,7 +1,5 @@
-import type { Breaker } from '../breaker.js';
 import type { FaultSettings, FaultSwitches } from '../faults.js';
 import type { Outbound } from '../flow/Outbound.js';
-import type { Inbound } from '../stage/Inbound.js';
 import { RateWindow } from './RateWindow.js';
 import { StageClock } from './StageClock.js';
 
@@ -24,7 +22,20 @@ export interface InboundLinkFigures {
   capacity: number;
 }
 
-export interface BreakerFigures { dependency: string; state: Breaker['state']; failures_total: number }
+/** A circuit breaker's state, as the figures report it. */
+export type BreakerState = 'closed' | 'open' | 'half-open';
+
+export interface BreakerFigures { dependency: string; state: BreakerState; failures_total: number }
+
+/** What the figures read of a breaker (lib/breaker.ts). */
+export interface WatchedBreaker { readonly dependency: string; readonly state: BreakerState; readonly failures: number }
+
+/** What the figures read of a hop's inbound side (lib/stage/Inbound.ts): the events it took, in all and by link, and its links. */
+export interface WatchedInbound {
+  readonly taken: number;
+  readonly takenByLink: ReadonlyMap<string, number>;
+  figures(): InboundLinkFigures[];
+}
 
 export interface IntakeFigures { length: number; capacity: number; lag: number; pending: number }
 
@@ -55,8 +66,8 @@ export interface HopSnapshot {
 export class HopPressure {
   readonly clock = new StageClock();
   readonly #outbound: Outbound[] = [];
-  readonly #inbound: Inbound[] = [];
-  readonly #breakers: Breaker[] = [];
+  readonly #inbound: WatchedInbound[] = [];
+  readonly #breakers: WatchedBreaker[] = [];
   #eventsIn = 0;
   #eventsOut = 0;
   #intake: (() => IntakeFigures) | undefined;
@@ -83,8 +94,8 @@ export class HopPressure {
   countOut(events: number): void { this.#eventsOut += events; }
 
   watchOutbound(sender: Outbound): void { this.#outbound.push(sender); }
-  watchInbound(inbound: Inbound): void { this.#inbound.push(inbound); }
-  watchBreaker(breaker: Breaker): void { this.#breakers.push(breaker); }
+  watchInbound(inbound: WatchedInbound): void { this.#inbound.push(inbound); }
+  watchBreaker(breaker: WatchedBreaker): void { this.#breakers.push(breaker); }
   watchIntake(read: () => IntakeFigures): void { this.#intake = read; }
 
   /** "postgres:closed": the breakers' states, as a span attribute. */
