@@ -9,7 +9,7 @@ import type pg from 'pg';
 import { ConfigError, Environment, exitForConfigError } from '../lib/config.js';
 import { applyMigrations } from '../lib/storage/migrate.js';
 import { createPool, ensureDatabase, readDatabaseUrl } from '../lib/storage/postgres.js';
-import { createRedis, profileKey, readKeyPrefix, readRedisUrl, redisReady, type Profile, type Redis } from '../lib/storage/redis.js';
+import { createRedis, profileKey, readKeyPrefix, readRedisUrl, redisReady, type Redis, type StoredProfile } from '../lib/storage/redis.js';
 
 export interface Product {
   id: string;
@@ -34,7 +34,7 @@ function pick<T>(values: readonly T[], index: number, salt: number): T {
   return values[scramble(index, salt) % values.length]!;
 }
 
-export function profileOf(userIndex: number): Profile {
+export function profileOf(userIndex: number): StoredProfile {
   return { segment: pick(segments, userIndex, 0x51), country: pick(countries, userIndex, 0xc0) };
 }
 

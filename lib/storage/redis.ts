@@ -7,7 +7,7 @@ export type { Redis } from 'ioredis';
 const log = createLogger('redis');
 
 /** What is stored, as JSON, at profileKey. */
-export interface Profile {
+export interface StoredProfile {
   segment: string;
   country: string;
 }
