@@ -9,8 +9,6 @@ export class AckLedger {
   #endedBy: Error | undefined;
 
   get acknowledged(): number { return this.#acknowledged; }
-  /** Sends not yet acknowledged. */
-  get awaiting(): number { return this.#awaiting.length; }
 
   /** The acknowledgement of everything below link offset `end`, in the order sends were made. */
   record(end: number): Promise<void> {

@@ -19,12 +19,10 @@ export class CreditWindow {
   get available(): number { return this.#available; }
   /** Credit granted, not yet spent and not reserved: what a new reservation can take. */
   get free(): number { return this.#available - this.#reserved; }
-  get reserved(): number { return this.#reserved; }
   /** Everything ever granted on this link. */
   get granted(): number { return this.#granted; }
   /** Everything ever spent on this link: never more than `granted`. */
   get spent(): number { return this.#spent; }
-  get closed(): boolean { return this.#closedBy !== undefined; }
 
   grant(events: number): void {
     if (!Number.isInteger(events) || events < 1 || events > MAX_CREDIT) {

@@ -104,7 +104,6 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
   get state(): State { return this.#state; }
   get acknowledged(): number { return this.#acks.acknowledged; }
   get received(): number { return this.#received; }
-  get unacknowledgedDeliveries(): number { return this.#acks.pending; }
 
   /**
    * The next delivery of at most `maxEvents` events; waits while the buffer is

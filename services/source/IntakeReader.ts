@@ -33,12 +33,6 @@ export class IntakeReader {
     private readonly clock: StageClock,
   ) {}
 
-  get inFlightEvents(): number {
-    let events = 0;
-    for (const ids of this.#inFlight) events += ids.length;
-    return events;
-  }
-
   /**
    * Entries another source left pending this long are taken over and re-delivered (several sources
    * share the intake); `claimIdleMs` is far above any time an entry spends in flight through a mesh

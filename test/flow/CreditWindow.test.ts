@@ -65,7 +65,7 @@ test('reserved credit is spoken for: a reservation takes only free credit, spend
   assert.equal(await waiting, 1, 'the released event goes to the waiting reservation');
   assert.equal(window.available, 5);
   window.close(new Error('reset'));
-  assert.equal(window.reserved, 0, 'a closed window holds no reservation');
+  assert.equal(window.free, 0, 'a closed window holds no credit, reserved or not');
   await assert.rejects(window.reserve(1), /reset/);
 });
 

@@ -113,7 +113,7 @@ describe('randomized interleavings', { timeout: 120_000 }, () => {
           const sending = sender.send(makeEvents(random.int(1, 250))).catch((error: unknown) => {
             if (!(error instanceof LinkResetError)) throw error;
           });
-          await within(sending, 10_000, () => `seed ${seed} step ${step}: send stuck, ${JSON.stringify(sender.stats())}, links ${JSON.stringify(links.map((l) => [l.state, l.window.buffered, l.window.outstanding, l.unacknowledgedDeliveries]))}`);
+          await within(sending, 10_000, () => `seed ${seed} step ${step}: send stuck, ${JSON.stringify(sender.stats())}, links ${JSON.stringify(links.map((l) => [l.state, l.window.buffered, l.window.outstanding]))}`);
         }
       }
       // Liveness: the last events arrive. A reset may lose what was sent on the old connection,
