@@ -166,7 +166,8 @@ export async function runStage(definition: StageDefinition): Promise<RunningStag
       const send = startSendSpan(batch.context, { link: outbound.link, events: events.length, creditAvailable: outbound.stats().freeCredit });
       try {
         const sent = await outbound.send(events, send.carrier, batch.reservation);
-        acknowledgeUpstream(batch.delivery, Promise.all([...sentBefore, sent.acknowledged]).then(() => undefined), outbound.link);
+        const acknowledged = sentBefore.length === 0 ? sent.acknowledged : Promise.all([...sentBefore, sent.acknowledged]).then(() => undefined);
+        acknowledgeUpstream(batch.delivery, acknowledged, outbound.link);
         return;
       } catch (error) {
         if (error instanceof LinkResetError && !batch.delivery.abandoned) continue;
