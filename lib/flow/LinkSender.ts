@@ -200,7 +200,10 @@ export class LinkSender extends EventEmitter<LinkSenderEvents> implements Outbou
       }
       this.#creditWaitMs += result.creditWaitMs;
       this.#drainWaitMs += result.drainWaitMs;
-      return { ...result, acknowledged: connection.acknowledgedUpTo(connection.sent) };
+      // Made when asked for: a caller that follows acknowledgements otherwise costs the link nothing per send.
+      const end = connection.sent;
+      let acknowledged: Promise<void> | undefined;
+      return { ...result, get acknowledged() { return acknowledged ??= connection.acknowledgedUpTo(end); } };
     } finally {
       connection.window.release(reserved);
       this.#sending = false;
