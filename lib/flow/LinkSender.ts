@@ -83,6 +83,20 @@ class Connection {
   }
 }
 
+/** What one send did; its acknowledgement is made when asked for, so a caller that does not follow it costs the link nothing. */
+class Sent implements SendResult {
+  frames = 0;
+  creditWaitMs = 0;
+  drainWaitMs = 0;
+  #acknowledged: Promise<void> | undefined;
+
+  constructor(private readonly connection: Connection, readonly offset: number, readonly count: number) {}
+
+  get acknowledged(): Promise<void> {
+    return this.#acknowledged ??= this.connection.acknowledgedUpTo(this.offset + this.count);
+  }
+}
+
 /**
  * The upstream end of a link. It dials the receiver, opens the link, and sends
  * batches only within the credit granted (rule 2), splitting a batch to fit
@@ -167,12 +181,15 @@ export class LinkSender extends EventEmitter<LinkSenderEvents> implements Outbou
   async send(events: readonly Event[], traceContext: Record<string, string> = {}, reservation?: Reservation): Promise<SendResult> {
     if (this.#sending) throw new Error('LinkSender.send: one send at a time');
     this.#sending = true;
-    const connection = await this.#whenOpen().catch((error: unknown) => { this.#sending = false; throw error; });
-    // A reservation made on a connection that has ended holds nothing.
-    let reserved = reservation?.window === connection.window ? reservation.events : 0;
-    if (reservation) reservation.events = 0;
+    let reserved = 0;
+    let releaseUnspent = () => {};
     try {
-      const result = { offset: connection.sent, count: events.length, frames: 0, creditWaitMs: 0, drainWaitMs: 0 };
+      const connection = await this.#whenOpen();
+      releaseUnspent = () => connection.window.release(reserved);
+      // A reservation made on a connection that has ended holds nothing.
+      if (reservation?.window === connection.window) reserved = reservation.events;
+      if (reservation) reservation.events = 0;
+      const result = new Sent(connection, connection.sent, events.length);
       for (let next = 0; next < events.length;) {
         if (reserved === 0 && connection.window.free === 0) {
           const waitStarted = performance.now();
@@ -200,12 +217,9 @@ export class LinkSender extends EventEmitter<LinkSenderEvents> implements Outbou
       }
       this.#creditWaitMs += result.creditWaitMs;
       this.#drainWaitMs += result.drainWaitMs;
-      // Made when asked for: a caller that follows acknowledgements otherwise costs the link nothing per send.
-      const end = connection.sent;
-      let acknowledged: Promise<void> | undefined;
-      return { ...result, get acknowledged() { return acknowledged ??= connection.acknowledgedUpTo(end); } };
+      return result;
     } finally {
-      connection.window.release(reserved);
+      releaseUnspent();
       this.#sending = false;
     }
   }
