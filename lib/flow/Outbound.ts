@@ -74,7 +74,7 @@ export interface Outbound {
 }
 
 export function releaseReservation(reservation: Reservation, count = reservation.events): void {
-  const events = Math.min(count, reservation.events);
+  const events = Math.max(0, Math.min(count, reservation.events));
   reservation.window.release(events);
   reservation.events -= events;
 }

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Breaker } from '../../breaker.js';
 import { flowService, type Event } from '../../contract/loadContract.js';
 import { CreditWindow } from '../../flow/CreditWindow.js';
-import type { Outbound, OutboundEvents, OutboundStats, Reservation, SendResult } from '../../flow/Outbound.js';
+import { releaseReservation, type Outbound, type OutboundEvents, type OutboundStats, type Reservation, type SendResult } from '../../flow/Outbound.js';
 import type { Redis } from '../../storage/redis.js';
 import { unlimitedCredit } from '../meshMode.js';
 
@@ -34,7 +34,7 @@ export class TopicWriter extends EventEmitter<OutboundEvents> implements Outboun
 
   async reserve(max: number): Promise<Reservation> { return { events: max, window: this.#window }; }
   tryReserve(count: number): Reservation { return { events: count, window: this.#window }; }
-  release(reservation: Reservation, count = reservation.events): void { reservation.events -= Math.min(count, reservation.events); }
+  release(reservation: Reservation, count = reservation.events): void { releaseReservation(reservation, count); }
 
   async send(events: readonly Event[], traceContext: Record<string, string> = {}): Promise<SendResult> {
     const offset = this.#sent;
