@@ -3,6 +3,7 @@ import { status, type ServerDuplexStream } from '@grpc/grpc-js';
 import { PROTOCOL_VERSION, flowService, type Downstream, type Event__Output, type Upstream__Output } from '../contract/loadContract.js';
 import { createLogger } from '../log.js';
 import { AckTracker } from './AckTracker.js';
+import { DrainRate } from './DrainRate.js';
 import { ProtocolError, failedPrecondition, invalidArgument, resourceExhausted } from './ProtocolError.js';
 import { ReceiveWindow } from './ReceiveWindow.js';
 
@@ -29,7 +30,18 @@ export interface LinkReceiverOptions {
   idleGrantMs?: number;
   /** How long a new call may wait before its Open. */
   openTimeoutMs?: number;
+  /**
+   * Sized by time: the window is held to what the consumer drains in this
+   * many milliseconds (at least `minWindow`, at most the capacity); 0 or
+   * absent keeps it at the capacity.
+   */
+  latencyShareMs?: number;
+  /** The smallest window a link sized by time is held to: enough to keep the link busy. */
+  minWindow?: number;
 }
+
+/** How often a link sized by time measures its drain rate and sets its window. */
+const resizeEveryMs = 250;
 
 /** The call of one link: frames arrive as bytes, decoded here so that an undecodable one is a contract breach like any other. */
 export type LinkCall = ServerDuplexStream<Buffer, Downstream>;
@@ -72,6 +84,7 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
   sender = '';
   readonly window: ReceiveWindow;
   readonly closed: Promise<LinkEnd>;
+  readonly drain = new DrainRate();
 
   #state: State = 'awaiting-open';
   #buffer: BufferedBatch[] = [];
@@ -81,6 +94,7 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
   #wakeTaker: (() => void) | undefined;
   #openTimer: NodeJS.Timeout | undefined;
   #idleGrantTimer: NodeJS.Timeout | undefined;
+  #resizeTimer: NodeJS.Timeout | undefined;
   #resolveClosed!: (end: LinkEnd) => void;
 
   constructor(
@@ -175,6 +189,8 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
     }
     const events = parts.length === 1 ? parts[0]! : parts.flat();
     const complete = this.#acks.track(offset + events.length);
+    this.drain.taken(events.length);
+    this.drain.backlog(this.#buffer.length > 0);
     const grant = this.window.release(events.length);
     if (grant > 0 && this.#state === 'open') this.#write({ credit: { events: grant } });
     else if (this.#buffer.length === 0) this.#grantWhenIdle();
@@ -234,6 +250,20 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
       },
     });
     this.#write({ credit: { events: this.window.openingGrant() } });
+    if (this.options.latencyShareMs) {
+      this.#resizeTimer = setInterval(() => this.#resize(), resizeEveryMs);
+      this.#resizeTimer.unref();
+    }
+  }
+
+  /** The window that drains in the link's share of the latency target, at the rate the consumer drains it. */
+  #resize(): void {
+    const rate = this.drain.sample();
+    if (rate === undefined || this.#state !== 'open') return;
+    const { capacity, replenishChunk } = this.window;
+    const floor = Math.min(capacity, this.options.minWindow ?? Math.max(this.options.maxBatchEvents, replenishChunk));
+    const grant = this.window.setLimit(Math.max(floor, (rate * this.options.latencyShareMs!) / 1_000));
+    if (grant > 0) this.#write({ credit: { events: grant } });
   }
 
   #onBatch(batch: NonNullable<Upstream__Output['batch']>): void {
@@ -250,6 +280,7 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
     this.window.admit(count);
     this.#received += count;
     this.#buffer.push({ offset: batch.offset, events: batch.events, traceContext: batch.traceContext, receivedAtMs: Date.now() });
+    this.drain.backlog(true);
     this.emit('received', { count, buffered: this.window.buffered, capacity: this.window.capacity });
     this.#wake();
   }
@@ -285,6 +316,7 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
     this.#state = 'ended';
     clearTimeout(this.#openTimer);
     clearTimeout(this.#idleGrantTimer);
+    clearInterval(this.#resizeTimer);
     this.#buffer = [];
     this.#acks.clear();
     finishCall?.();
@@ -302,7 +334,9 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
     if (this.#idleGrantTimer || this.window.freed === 0) return;
     this.#idleGrantTimer = setTimeout(() => {
       this.#idleGrantTimer = undefined;
-      if (this.#state === 'open' && this.#buffer.length === 0 && this.window.freed > 0) this.#write({ credit: { events: this.window.grantFreed() } });
+      if (this.#state !== 'open' || this.#buffer.length > 0) return;
+      const grant = this.window.grantFreed();
+      if (grant > 0) this.#write({ credit: { events: grant } });
     }, this.options.idleGrantMs ?? 10);
     this.#idleGrantTimer.unref();
   }

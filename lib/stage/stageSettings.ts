@@ -8,6 +8,21 @@ import type { StageDefinition } from './runStage.js';
 import { stageWiring } from './StageWiring.js';
 import { Topics } from './topics/Topics.js';
 
+/**
+ * The queues accepted work passes between the gateway's 202 and the sink's commit (the gateway's
+ * link, the intake, and the links into enrichment, join and sink): each holds its share of the target.
+ */
+export const latencyShares = 5;
+
+/**
+ * LATENCY_TARGET_MS: 0 (the default for now) keeps every window at its capacity; otherwise 50..60000.
+ * A value of 1..49 is read again with the narrower bounds, so that start-up names it.
+ */
+export function readLatencyTargetMs(env: Environment): number {
+  const target = env.integer('LATENCY_TARGET_MS', 0, { min: 0, max: 60_000 });
+  return target > 0 && target < 50 ? env.integer('LATENCY_TARGET_MS', 0, { min: 50, max: 60_000 }) : target;
+}
+
 export type StageSettings = Pick<StageDefinition, 'listen' | 'receiver' | 'concurrency' | 'credentials' | 'pressure' | 'health' | 'wiring'> & { mode: MeshMode };
 
 /**
@@ -33,6 +48,7 @@ export function stageSettings(env: Environment, kit: ServiceKit, defaultListen: 
       maxLinks: env.integer('MAX_LINKS', 64, { min: 1, max: 10_000 }),
       maxPendingOpens: env.integer('MAX_PENDING_OPENS', 16, { min: 1, max: 10_000 }),
       openTimeoutMs: env.integer('OPEN_TIMEOUT_MS', 2_000, { min: 100, max: 600_000 }),
+      latencyShareMs: readLatencyTargetMs(env) / latencyShares,
     },
     concurrency: env.integer('STAGE_CONCURRENCY', 4, { min: 1, max: 1_000 }),
     credentials,

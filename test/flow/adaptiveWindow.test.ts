@@ -1,0 +1,66 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DrainRate } from '../../lib/flow/DrainRate.js';
+import type { LinkReceiver } from '../../lib/flow/LinkReceiver.js';
+import { LinkSender } from '../../lib/flow/LinkSender.js';
+import { ReceiveWindow } from '../../lib/flow/ReceiveWindow.js';
+import { makeEvents } from '../helpers/events.js';
+import { startReceiver } from '../helpers/receivers.js';
+
+test('a window held below its capacity withholds replenishment until it has drained below the limit, and never takes credit back', () => {
+  const window = new ReceiveWindow(100, 10);
+  assert.equal(window.openingGrant(), 100);
+  window.admit(60);
+  assert.equal(window.setLimit(30), 0, 'a smaller limit grants nothing');
+  assert.equal(window.outstanding, 40, 'and leaves the credit granted alone');
+  assert.equal(window.release(30), 0, 'freed space is withheld while the window is above its limit');
+  window.admit(40);
+  assert.equal(window.release(30), 0);
+  assert.deepEqual([window.outstanding, window.buffered, window.freed], [0, 40, 60]);
+  assert.equal(window.release(40), 30, 'once below the limit, what fits under it is granted');
+  assert.equal(window.setLimit(100), 70, 'a larger limit grants the rest');
+  assert.equal(window.outstanding + window.buffered + window.freed, 100, 'the capacity is always split three ways');
+});
+
+test('the drain rate counts only time with something to drain', () => {
+  const rate = new DrainRate(1);
+  rate.backlog(true, 0);
+  rate.taken(50);
+  rate.backlog(false, 100);
+  assert.equal(rate.sample(1_000), 500, '50 events in 100 ms of backlog');
+  assert.equal(rate.sample(2_000), 500, 'an idle second keeps the estimate');
+  rate.backlog(true, 2_000);
+  assert.equal(rate.sample(3_000), 0, 'a second of backlog with nothing taken: a stall');
+});
+
+test('a link sized by time holds what its consumer drains in its share of the target, and its sender is never refused', { timeout: 20_000 }, async (t) => {
+  let link: LinkReceiver | undefined;
+  const consuming = new AbortController();
+  const receiver = await startReceiver((opened) => {
+    link = opened;
+    void (async () => {
+      // A consumer of about 400 events a second.
+      while (!consuming.signal.aborted) {
+        const delivery = await opened.take(20);
+        if (!delivery) return;
+        delivery.acknowledge();
+        await sleep(50);
+      }
+    })();
+  }, { capacity: 1_000, maxBatchEvents: 20, latencyShareMs: 100, minWindow: 20 });
+  const sender = new LinkSender({ target: receiver.target, link: 'timed', sender: 'test' });
+  const resets: unknown[] = [];
+  sender.on('reset', (reset) => resets.push(reset));
+  t.after(() => { consuming.abort(); sender.cancel(); receiver.stop(); });
+  const offering = (async () => { for (;;) await sender.send(makeEvents(20)); })().catch(() => undefined);
+  await sleep(1_000);
+  const window = link!.window;
+  t.diagnostic(`after 1 s: limit ${window.limit}, held ${window.outstanding + window.buffered}, drain ${Math.round(link!.drain.perSecond ?? 0)} events/s`);
+  assert.ok(window.limit < 200, `the window shrank from 1000 to what 100 ms of draining takes (${window.limit})`);
+  // The first grant (1000) is never taken back: it drains at the consumer's pace, about 2.5 s.
+  await sleep(2_500);
+  assert.ok(window.outstanding + window.buffered <= window.limit + 20, `it drained down to its limit (${window.outstanding + window.buffered} held, limit ${window.limit})`);
+  assert.deepEqual(resets, [], 'shrinking withheld credit; it never refused what it had granted');
+  void offering;
+});
