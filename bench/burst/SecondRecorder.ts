@@ -5,7 +5,8 @@ import type { Redis } from '../../lib/storage/redis.js';
 import type { Mesh } from '../../tools/launcher/Mesh.js';
 import type { SecondStats } from '../loadgen/tally.js';
 
-export interface HopFigures { queued: number; in_flight: number }
+/** `queued` includes the hop's intake, if it has one; `intake` is that part alone. */
+export interface HopFigures { queued: number; in_flight: number; intake?: number }
 
 /** One second of a mode's run, [t, t+1) after the load started. */
 export interface SecondSample {
@@ -95,7 +96,7 @@ export class SecondRecorder {
           if (link.direction === 'in') queued += link.queue_depth;
           else inFlight += link.in_flight_events;
         }
-        hops[hop.name] = { queued, in_flight: inFlight };
+        hops[hop.name] = snapshot.intake ? { queued, in_flight: inFlight, intake: snapshot.intake.length } : { queued, in_flight: inFlight };
       }
       return hops;
     } catch {

@@ -109,7 +109,8 @@ async function committedTotal(pool: import('pg').Pool): Promise<number> {
   return rows[0]!.total;
 }
 
-function peakRss(samples: SecondSample[]): Record<string, number> {
+/** Each service's largest RSS over the samples. */
+export function peakRss(samples: SecondSample[]): Record<string, number> {
   const peaks: Record<string, number> = {};
   for (const sample of samples) for (const [name, mb] of Object.entries(sample.rss_mb)) if (mb !== null) peaks[name] = Math.max(peaks[name] ?? 0, mb);
   return peaks;

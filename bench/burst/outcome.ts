@@ -42,10 +42,20 @@ export async function latencyByCommitSecond(pool: pg.Pool, startEpochMs: number)
 
 /** The p99 accept-to-commit latency of the events accepted in [fromS, toS) after `startEpochMs` (those committed). */
 export async function p99OfAcceptedBetween(pool: pg.Pool, startEpochMs: number, fromS: number, toS: number): Promise<number | null> {
-  const { rows } = await pool.query<{ p99_ms: number | null }>(
-    `SELECT percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM committed_at - accepted_at) * 1000)::float8 AS p99_ms
+  return (await latencyOfAcceptedBetween(pool, startEpochMs, fromS, toS)).p99_ms;
+}
+
+export interface AcceptedLatency { committed: number; p50_ms: number | null; p99_ms: number | null; max_ms: number | null }
+
+/** Accept-to-commit latency of the events accepted in [fromS, toS) after `startEpochMs` that were committed: how many, p50, p99 and the largest. */
+export async function latencyOfAcceptedBetween(pool: pg.Pool, startEpochMs: number, fromS: number, toS: number): Promise<AcceptedLatency> {
+  const { rows } = await pool.query<{ committed: number; ms: number[] | null; max_ms: number | null }>(
+    `SELECT count(*)::float8 AS committed,
+            percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY extract(epoch FROM committed_at - accepted_at) * 1000)::float8[] AS ms,
+            max(extract(epoch FROM committed_at - accepted_at) * 1000)::float8 AS max_ms
        FROM events WHERE accepted_at >= to_timestamp(($1::float8 + $2::float8 * 1000) / 1000) AND accepted_at < to_timestamp(($1::float8 + $3::float8 * 1000) / 1000)`,
     [startEpochMs, fromS, toS],
   );
-  return rows[0]?.p99_ms ?? null;
+  const row = rows[0];
+  return { committed: row?.committed ?? 0, p50_ms: row?.ms?.[0] ?? null, p99_ms: row?.ms?.[1] ?? null, max_ms: row?.max_ms ?? null };
 }

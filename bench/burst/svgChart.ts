@@ -5,8 +5,14 @@ export interface ChartOptions {
   yLabel: string;
   /** Shaded on the x axis: the burst. */
   band?: [number, number];
+  /** Stretches of the x axis, each labelled, shaded in turn (the phases of a run). */
+  bands?: Band[];
+  /** A dashed horizontal line across the plot, e.g. a target. */
+  reference?: { y: number; label: string };
   logarithmic?: boolean;
 }
+
+export interface Band { from: number; to: number; label: string }
 
 const width = 760;
 const height = 320;
@@ -14,7 +20,8 @@ const margin = { left: 64, right: 16, top: 36, bottom: 44 };
 
 /** A line chart of several series over one x axis, as a standalone SVG document. A null value breaks its line (a dead process). */
 export function lineChart(series: Series[], options: ChartOptions): string {
-  const values = series.flatMap((line) => line.points.map(([, y]) => y)).filter((y): y is number => y !== null && (!options.logarithmic || y > 0));
+  const values = series.flatMap((line) => line.points.map(([, y]) => y)).concat(options.reference ? [options.reference.y] : [])
+    .filter((y): y is number => y !== null && (!options.logarithmic || y > 0));
   const xs = series.flatMap((line) => line.points.map(([x]) => x));
   const xMax = Math.max(1, ...xs);
   const yMin = options.logarithmic ? Math.max(1, 10 ** Math.floor(Math.log10(Math.min(...values, 10)))) : 0;
@@ -34,15 +41,22 @@ export function lineChart(series: Series[], options: ChartOptions): string {
     `<rect width="${width}" height="${height}" fill="white"/>`,
     `<text x="${margin.left}" y="20" font-size="14" font-weight="bold">${escape(options.title)}</text>`,
   ];
-  if (options.band) {
-    parts.push(`<rect x="${x(options.band[0])}" y="${margin.top}" width="${x(options.band[1]) - x(options.band[0])}" height="${plotHeight}" fill="#f2f2f2"/>`);
-    parts.push(`<text x="${(x(options.band[0]) + x(options.band[1])) / 2}" y="${margin.top + 14}" text-anchor="middle" fill="#777">burst</text>`);
-  }
+  const bands = [...(options.band ? [{ from: options.band[0], to: options.band[1], label: 'burst' }] : []), ...(options.bands ?? [])];
+  bands.forEach((band, index) => {
+    const fill = options.bands && bands.length > 1 ? (index % 2 === 0 ? '#f2f2f2' : '#e8e8e8') : '#f2f2f2';
+    parts.push(`<rect x="${x(band.from)}" y="${margin.top}" width="${x(band.to) - x(band.from)}" height="${plotHeight}" fill="${fill}"/>`);
+    parts.push(`<text x="${(x(band.from) + x(band.to)) / 2}" y="${margin.top + 14 + (index % 2) * 14}" text-anchor="middle" fill="#777">${escape(band.label)}</text>`);
+  });
   for (const tick of ticks) {
     parts.push(`<line x1="${margin.left}" x2="${width - margin.right}" y1="${y(tick)}" y2="${y(tick)}" stroke="#e4e4e4"/>`);
     parts.push(`<text x="${margin.left - 6}" y="${y(tick) + 4}" text-anchor="end" fill="#555">${formatTick(tick)}</text>`);
   }
-  for (let second = 0; second <= xMax; second += xMax > 120 ? 30 : 15) {
+  if (options.reference) {
+    const referenceY = y(options.reference.y);
+    parts.push(`<line x1="${margin.left}" x2="${width - margin.right}" y1="${referenceY}" y2="${referenceY}" stroke="#555" stroke-dasharray="6 4"/>`);
+    parts.push(`<text x="${margin.left + 4}" y="${referenceY - 4}" fill="#555">${escape(options.reference.label)}</text>`);
+  }
+  for (let second = 0; second <= xMax; second += xMax > 240 ? 60 : xMax > 120 ? 30 : 15) {
     parts.push(`<text x="${x(second)}" y="${height - margin.bottom + 16}" text-anchor="middle" fill="#555">${second}</text>`);
   }
   parts.push(`<text x="${margin.left + plotWidth / 2}" y="${height - 8}" text-anchor="middle" fill="#555">seconds since the load started</text>`);
