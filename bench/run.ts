@@ -5,6 +5,7 @@ const benchmarks: Record<string, (args: string[]) => Promise<void>> = {
   soak: async (args) => (await import('./soak/soakBenchmark.js')).runSoakBenchmark(args),
   burst: async (args) => (await import('./burst/burstBenchmark.js')).runBurstBenchmark(args),
   replicas: async (args) => (await import('./replicas/replicasBenchmark.js')).runReplicasBenchmark(args),
+  latency: async (args) => (await import('./latency/latencyBenchmark.js')).runLatencyBenchmark(args),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -1,0 +1,189 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createRedis, type Redis } from '../../lib/storage/redis.js';
+import type { Mesh } from '../../tools/launcher/Mesh.js';
+import { peakRss } from '../burst/measureMode.js';
+import { latencyByCommitSecond } from '../burst/outcome.js';
+import { SecondRecorder, type SecondSample } from '../burst/SecondRecorder.js';
+import { runLoad } from '../loadgen/runLoad.js';
+import { describeCommitWindow, snapshotCommitted } from '../mesh/committedEvents.js';
+import { redisUrl } from '../mesh/scratchKeyPrefix.js';
+import { startSeededMesh } from '../mesh/startSeededMesh.js';
+import { SATURATION_WARMUP_S, type LatencySettings, type WindowMode } from './arguments.js';
+import { describePhase, recoverySeconds, round, type PhaseResult, type PhaseWindow } from './phaseFigures.js';
+
+export interface ModeResult {
+  mode: WindowMode;
+  /** LATENCY_TARGET_MS every service was started with. */
+  latency_target_ms: number;
+  /** Events committed per second while offered far more than that (after the first seconds). */
+  saturation_events_per_s: number;
+  /** Time of one sink batch at saturation (the sink's concurrency times the time between its commits). */
+  sink_batch_ms: number | null;
+  /** The fault switch's value during the slowdown: the sink's batches take about --slowdown times as long. */
+  slow_sink_ms: number;
+  phases: PhaseResult[];
+  p99_ms_at_100: number | null;
+  p99_ms_at_1000: number | null;
+  /** Seconds from the start of the slowdown until p99 (per commit second) is under the target and stays there; null if it never is. */
+  recovery_s_after_slowdown: number | null;
+  /** Largest service's peak after the 100 % phase minus its RSS at the end of it. */
+  rss_growth_mb: number | null;
+  peak_rss_mb: number | null;
+  crashed: string[];
+  seconds: SecondSample[];
+}
+
+const USERS = 1000;
+const PRODUCTS = 500;
+const CONCURRENCY = 128;
+
+/** The load phases after the saturation one, each a share of the capacity; the slowdown and what follows are at 100 %. */
+export const loadPhases = [
+  { name: 'load_50', label: '50 %', share: 0.5 },
+  { name: 'load_80', label: '80 %', share: 0.8 },
+  { name: 'load_100', label: '100 %', share: 1 },
+  { name: 'load_1000', label: '1000 %', share: 10 },
+] as const;
+
+/** One kind of windows, on a fresh seeded mesh: capacity, the four load phases, then the sink slowed and back. */
+export async function measureWindows(mode: WindowMode, settings: LatencySettings, signal: AbortSignal): Promise<ModeResult> {
+  const latencyTargetMs = mode === 'fixed' ? 0 : settings.targetMs;
+  const seeded = await startSeededMesh({
+    users: USERS,
+    products: PRODUCTS,
+    env: {
+      LATENCY_TARGET_MS: String(latencyTargetMs),
+      FAULT_SWITCHES: 'on',
+      NODE_OPTIONS: [process.env.NODE_OPTIONS, `--max-old-space-size=${settings.heapMb}`].filter(Boolean).join(' '),
+    },
+    serviceEnv: { sink: { STAGE_CONCURRENCY: String(settings.sinkConcurrency), SINK_DELAY_MS: String(settings.sinkDelayMs) } },
+  });
+  const redis: Redis = createRedis(redisUrl, { name: 'latency-bench' });
+  try {
+    const { mesh, pool } = seeded;
+    const startMs = performance.now();
+    const startEpochMs = Date.now() - (performance.now() - startMs);
+    let current = 'start';
+    const recorder = new SecondRecorder(mesh, pool, redis, startMs, (sample) => console.error(progressLine(mode, current, sample)));
+    const nowS = () => (performance.now() - startMs) / 1000;
+    const windows: PhaseWindow[] = [];
+    let accepted = 0;
+
+    /** Offers `rate` for `seconds` from the next whole second of the recorder's clock; `during` runs alongside. */
+    const offer = async (rate: number, seconds: number, during?: (fromS: number) => Promise<unknown>) => {
+      await sleep(Math.ceil(nowS()) * 1000 - nowS() * 1000);
+      const fromS = Math.round(nowS());
+      const [load] = await Promise.all([runLoad({
+        url: mesh.gatewayUrl, rate, durationS: seconds, batch: settings.batch, concurrency: CONCURRENCY, users: USERS, products: PRODUCTS, signal,
+        onSecond: (second) => recorder.load({ ...second, t: second.t + fromS }),
+      }), during?.(fromS)]);
+      accepted += load.accepted;
+      return fromS;
+    };
+    const drain = async () => {
+      const untilMs = performance.now() + settings.drainS * 1000;
+      while (performance.now() < untilMs && !signal.aborted && (await snapshotCommitted(pool)).rows < accepted) await sleep(500);
+    };
+
+    // The capacity: far more offered than the sink commits; counted once the mesh has filled up.
+    current = 'saturation';
+    let saturation = { perS: 0, batchMs: null as number | null };
+    const saturationFromS = await offer(settings.saturationRate, settings.saturationS, async () => {
+      await sleep(SATURATION_WARMUP_S * 1000, undefined, { signal }).catch(() => undefined);
+      const from = await snapshotCommitted(pool);
+      await sleep((settings.saturationS - SATURATION_WARMUP_S) * 1000, undefined, { signal }).catch(() => undefined);
+      const to = await snapshotCommitted(pool);
+      const window = await describeCommitWindow(pool, from.at, to.at);
+      const perS = window.seconds > 0 ? (to.rows - from.rows) / window.seconds : 0;
+      saturation = { perS, batchMs: window.eventsPerCommit && perS > 0 ? (settings.sinkConcurrency * window.eventsPerCommit * 1000) / perS : null };
+    });
+    windows.push({ name: 'saturation', label: 'saturation', fromS: saturationFromS, toS: saturationFromS + settings.saturationS, rate: settings.saturationRate, share: null });
+    if (saturation.perS <= 0) throw new Error(`${mode}: nothing was committed while measuring the capacity`);
+    const capacity = saturation.perS;
+    // A batch takes SINK_DELAY_MS plus its database work; this makes it `slowdown` times as long.
+    const batchMs = saturation.batchMs ?? settings.sinkDelayMs;
+    const slowSinkMs = Math.round((settings.slowdown - 1) * batchMs + settings.sinkDelayMs);
+    console.error(`latency bench: ${mode}: capacity ${capacity.toFixed(0)} events/s, a sink batch ${batchMs.toFixed(1)} ms; slowdown: slow_sink_ms ${slowSinkMs}`);
+
+    for (const phase of loadPhases) {
+      if (signal.aborted) break;
+      current = 'drain';
+      await drain();
+      current = phase.label;
+      const fromS = await offer(capacity * phase.share, settings.phaseS);
+      windows.push({ name: phase.name, label: phase.label, fromS, toS: fromS + settings.phaseS, rate: capacity * phase.share, share: phase.share });
+    }
+
+    if (!signal.aborted) {
+      current = 'drain';
+      await drain();
+      current = 'slow sink';
+      const fromS = await offer(capacity, settings.slowS + settings.afterS, async () => {
+        await setSlowSink(mesh, slowSinkMs);
+        await sleep(settings.slowS * 1000, undefined, { signal }).catch(() => undefined);
+        current = 'after';
+        await setSlowSink(mesh, settings.sinkDelayMs);
+      });
+      windows.push({ name: 'slow_sink', label: 'slow sink', fromS, toS: fromS + settings.slowS, rate: capacity, share: 1 });
+      windows.push({ name: 'after_slowdown', label: 'after', fromS: fromS + settings.slowS, toS: fromS + settings.slowS + settings.afterS, rate: capacity, share: 1 });
+      current = 'drain';
+      await drain();
+    }
+    // One more sample, so the last second of the run is in.
+    await sleep(1_100);
+    recorder.stop();
+    const crashed = Object.entries(mesh.services).filter(([, service]) => !service.running).map(([name]) => name);
+    const endTotal = await snapshotCommitted(pool);
+
+    const latency = new Map((await latencyByCommitSecond(pool, startEpochMs)).map((row) => [row.t, row]));
+    for (const sample of recorder.samples) Object.assign(sample, { p50_ms: round(latency.get(sample.t)?.p50_ms), p99_ms: round(latency.get(sample.t)?.p99_ms) });
+    const phases: PhaseResult[] = [];
+    for (const window of windows) phases.push(await describePhase(pool, startEpochMs, window, recorder.samples));
+    const byName = (name: string) => phases.find((phase) => phase.name === name);
+    const slow = windows.find((window) => window.name === 'slow_sink');
+    const after = windows.find((window) => window.name === 'after_slowdown');
+    const before1000 = windows.find((window) => window.name === 'load_1000');
+    const baseline = before1000 ? recorder.samples.filter((sample) => sample.t < before1000.fromS).at(-1)?.rss_mb : undefined;
+    const peaks = before1000 ? peakRss(recorder.samples.filter((sample) => sample.t >= before1000.fromS)) : {};
+    const allPeaks = peakRss(recorder.samples);
+    if (endTotal.rows < accepted) console.error(`latency bench: ${mode}: ${accepted - endTotal.rows} accepted events not committed by the end`);
+    return {
+      mode,
+      latency_target_ms: latencyTargetMs,
+      saturation_events_per_s: Math.round(capacity),
+      sink_batch_ms: round(saturation.batchMs),
+      slow_sink_ms: slowSinkMs,
+      phases,
+      p99_ms_at_100: byName('load_100')?.p99_ms ?? null,
+      p99_ms_at_1000: byName('load_1000')?.p99_ms ?? null,
+      recovery_s_after_slowdown: slow && after ? recoverySeconds(recorder.samples, slow.fromS, after.toS, settings.targetMs) : null,
+      rss_growth_mb: baseline && Object.keys(peaks).length > 0
+        ? round(Math.max(...Object.entries(peaks).map(([name, peak]) => peak - (baseline[name] ?? peak))))
+        : null,
+      peak_rss_mb: Object.keys(allPeaks).length > 0 ? Math.max(...Object.values(allPeaks)) : null,
+      crashed,
+      seconds: recorder.samples,
+    };
+  } finally {
+    redis.disconnect();
+    await seeded.dispose();
+  }
+}
+
+/** The sink's fault switch, through the gateway (which sets it on every service). */
+async function setSlowSink(mesh: Mesh, slowSinkMs: number): Promise<void> {
+  const response = await fetch(`${mesh.gatewayUrl}/v1/faults`, {
+    method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ slow_sink_ms: slowSinkMs }), signal: AbortSignal.timeout(5_000),
+  });
+  if (!response.ok) throw new Error(`PUT /v1/faults answered ${response.status}: ${await response.text()}`);
+}
+
+function progressLine(mode: WindowMode, phase: string, sample: SecondSample): string {
+  const rss = Math.max(0, ...Object.values(sample.rss_mb).map((mb) => mb ?? 0));
+  const dead = Object.entries(sample.rss_mb).filter(([, mb]) => mb === null).map(([name]) => name);
+  const hops = sample.hops ? Object.values(sample.hops) : undefined;
+  const inFlight = hops ? hops.reduce((sum, hop) => sum + hop.queued - (hop.intake ?? 0) + hop.in_flight, 0) : '?';
+  const intake = hops ? hops.reduce((sum, hop) => sum + (hop.intake ?? 0), 0) : '?';
+  return `[${mode}] ${phase} t=${sample.t}s offered ${sample.offered} accepted ${sample.accepted} 429 ${sample.rejected_429} committed ${sample.committed}` +
+    ` in flight ${inFlight} intake ${intake} rss max ${rss.toFixed(0)} MB${dead.length > 0 ? ` DEAD: ${dead.join(', ')}` : ''}`;
+}
