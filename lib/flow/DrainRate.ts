@@ -15,6 +15,13 @@ export class DrainRate {
   /** Events per second, or undefined before the first estimate. */
   get perSecond(): number | undefined { return this.#perSecond; }
 
+  /** How long `held` events take to drain at the estimated rate; undefined without an estimate, Infinity while stalled. */
+  estimateMs(held: number): number | undefined {
+    if (this.#perSecond === undefined) return undefined;
+    if (held === 0) return 0;
+    return this.#perSecond > 0 ? (held / this.#perSecond) * 1_000 : Number.POSITIVE_INFINITY;
+  }
+
   /** The buffer now holds something (`true`) or nothing. */
   backlog(holding: boolean, nowMs = performance.now()): void {
     if (holding && this.#backlogSince === undefined) this.#backlogSince = nowMs;

@@ -1,5 +1,5 @@
 import type { Delivery, LinkReceiver } from '../flow/LinkReceiver.js';
-import type { InboundLinkFigures } from '../telemetry/HopPressure.js';
+import { drainFigures, type InboundLinkFigures } from '../telemetry/HopPressure.js';
 import type { Inbound } from './Inbound.js';
 
 /** Link names are chosen by upstream senders: the counts by name are bounded all the same. */
@@ -57,7 +57,10 @@ export class InboundLinks implements Inbound {
   }
 
   figures(): InboundLinkFigures[] {
-    return this.links.map((link) => ({ link: link.name, direction: 'in', sender: link.sender, queue_depth: link.window.buffered, capacity: link.window.capacity }));
+    return this.links.map((link) => ({
+      link: link.name, direction: 'in', sender: link.sender, queue_depth: link.window.buffered, capacity: link.window.capacity,
+      window: link.window.limit, ...drainFigures(link.drain, link.window.buffered),
+    }));
   }
 
   /** Ends every link with UNAVAILABLE (its upstream re-delivers what was unacknowledged). */

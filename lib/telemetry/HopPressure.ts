@@ -13,13 +13,32 @@ export interface OutboundLinkFigures {
   events_total: number;
 }
 
-export interface InboundLinkFigures {
+/** How fast a queue drains and how long what it holds takes to: what a window sized by time is set from. */
+export interface DrainFigures {
+  /** Events per second its consumer drains, measured while it held something; null before a measurement. */
+  drain_per_second: number | null;
+  /** How long what it holds takes to drain at that rate; null without a rate (or stalled). */
+  estimated_drain_ms: number | null;
+}
+
+export interface InboundLinkFigures extends Partial<DrainFigures> {
   link: string;
   direction: 'in';
   sender: string;
   queue_depth: number;
   /** The link's buffer, in events; 0 for a topic, which has no bound. */
   capacity: number;
+  /** What the link may hold now (credit outstanding plus buffered): the capacity, or less when sized by time. */
+  window?: number;
+}
+
+/** The figures of a measured drain rate for `held` events. */
+export function drainFigures(rate: { perSecond: number | undefined; estimateMs(held: number): number | undefined }, held: number): DrainFigures {
+  const estimate = rate.estimateMs(held);
+  return {
+    drain_per_second: rate.perSecond === undefined ? null : round(rate.perSecond),
+    estimated_drain_ms: estimate === undefined || !Number.isFinite(estimate) ? null : round(estimate),
+  };
 }
 
 /** A circuit breaker's state, as the figures report it. */
@@ -37,7 +56,14 @@ export interface WatchedInbound {
   figures(): InboundLinkFigures[];
 }
 
-export interface IntakeFigures { length: number; capacity: number; lag: number; pending: number }
+export interface IntakeFigures extends Partial<DrainFigures> {
+  length: number;
+  capacity: number;
+  lag: number;
+  pending: number;
+  /** What the intake may hold now: its capacity, or less when sized by time. */
+  window?: number;
+}
 
 /** One hop's current figures: what GET /v1/pressure reports and what the Prometheus metrics are made of. */
 export interface HopSnapshot {

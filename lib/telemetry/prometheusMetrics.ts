@@ -47,6 +47,15 @@ export function createMetricsRegistry(pressure: HopPressure): Registry {
   gauge('mesh_link_capacity', "The receiver's buffer capacity on the link, in events", ['link', 'direction'], (g) => {
     for (const link of snapshot().links) g.set({ link: link.link, direction: link.direction }, link.capacity);
   });
+  gauge('mesh_link_window', 'What the receiver lets the link hold now (credit outstanding plus buffered), in events: its capacity, or less when sized by time', ['link', 'sender'], (g) => {
+    for (const link of inbound()) if (link.window !== undefined) g.set({ link: link.link, sender: link.sender }, link.window);
+  });
+  gauge('mesh_link_drain_events_per_second', 'How fast the stage drains the link, measured while it held events', ['link', 'sender'], (g) => {
+    for (const link of inbound()) if (link.drain_per_second != null) g.set({ link: link.link, sender: link.sender }, link.drain_per_second);
+  });
+  gauge('mesh_link_estimated_drain_seconds', 'How long what the link holds takes to drain at that rate', ['link', 'sender'], (g) => {
+    for (const link of inbound()) if (link.estimated_drain_ms != null) g.set({ link: link.link, sender: link.sender }, link.estimated_drain_ms / 1_000);
+  });
   counter('mesh_link_events_out_total', 'Events sent on the link', ['link'], (c) => {
     for (const link of outbound()) c.inc({ link: link.link }, link.events_total);
   });
@@ -65,5 +74,8 @@ export function createMetricsRegistry(pressure: HopPressure): Registry {
   gauge('mesh_intake_capacity', 'The intake bound', [], (g) => { const intake = snapshot().intake; if (intake) g.set(intake.capacity); });
   gauge('mesh_intake_lag', 'Entries in the intake not yet read by a source', [], (g) => { const intake = snapshot().intake; if (intake) g.set(intake.lag); });
   gauge('mesh_intake_pending', 'Entries read and on their way, not yet acknowledged end to end', [], (g) => { const intake = snapshot().intake; if (intake) g.set(intake.pending); });
+  gauge('mesh_intake_window', 'What the intake may hold now: its bound, or less when sized by time', [], (g) => { const intake = snapshot().intake; if (intake?.window !== undefined) g.set(intake.window); });
+  gauge('mesh_intake_drain_events_per_second', 'How fast the mesh removes acknowledged entries from the intake', [], (g) => { const intake = snapshot().intake; if (intake?.drain_per_second != null) g.set(intake.drain_per_second); });
+  gauge('mesh_intake_estimated_drain_seconds', 'How long what the intake holds takes to drain at that rate', [], (g) => { const intake = snapshot().intake; if (intake?.estimated_drain_ms != null) g.set(intake.estimated_drain_ms / 1_000); });
   return registry;
 }

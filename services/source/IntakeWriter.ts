@@ -1,4 +1,5 @@
 import { asDeadLetter, eventRejection } from '../../lib/contract/eventRules.js';
+import { DrainRate } from '../../lib/flow/DrainRate.js';
 import type { Event__Output } from '../../lib/contract/loadContract.js';
 import type { InboundLinks } from '../../lib/stage/InboundLinks.js';
 import { carrierOf, contextOf, endFailed, startProcessSpan } from '../../lib/telemetry/batchSpans.js';
@@ -19,12 +20,38 @@ function checked(event: Event__Output, acceptedAtMs: number): Event__Output {
 export class IntakeWriter {
   #length: number;
   #wakeForRoom: (() => void) | undefined;
+  #bound: number;
+  readonly drain = new DrainRate();
 
-  constructor(private readonly intake: Intake, private readonly inbound: InboundLinks, readonly maxLength: number, currentLength: number) {
+  /**
+   * `sizing`: with a latency share, the intake is held to what the mesh removes from it in that
+   * many milliseconds (at least `minLength`, at most `maxLength`), measured as entries leave it.
+   */
+  constructor(
+    private readonly intake: Intake,
+    private readonly inbound: InboundLinks,
+    readonly maxLength: number,
+    currentLength: number,
+    private readonly sizing: { latencyShareMs: number; minLength: number } = { latencyShareMs: 0, minLength: maxLength },
+  ) {
     this.#length = currentLength;
+    this.#bound = maxLength;
   }
 
   get length(): number { return this.#length; }
+
+  /** The most the intake may hold now: its configured bound, or less when sized by time. */
+  get bound(): number { return this.#bound; }
+
+  /** Sets the bound from the drain rate measured since the last call: what drains in the latency share. */
+  resize(nowMs = performance.now()): void {
+    this.drain.backlog(this.#length > 0, nowMs);
+    const rate = this.drain.sample(nowMs);
+    if (!this.sizing.latencyShareMs || rate === undefined) return;
+    const wanted = Math.round((rate * this.sizing.latencyShareMs) / 1_000);
+    this.#bound = Math.min(this.maxLength, Math.max(this.sizing.minLength, wanted));
+    if (this.#length < this.#bound) this.#wake();
+  }
 
   /**
    * The intake's length as Redis counts it: with several sources sharing the intake, each sees
@@ -33,12 +60,17 @@ export class IntakeWriter {
    */
   resync(length: number): void {
     this.#length = length;
-    if (length < this.maxLength) this.removed(0);
+    if (length < this.#bound) this.#wake();
   }
 
   /** Entries left the intake (acknowledged end to end). */
   removed(count: number): void {
+    this.drain.taken(count);
     this.#length -= count;
+    this.#wake();
+  }
+
+  #wake(): void {
     const wake = this.#wakeForRoom;
     this.#wakeForRoom = undefined;
     wake?.();
@@ -46,7 +78,8 @@ export class IntakeWriter {
 
   async run(maxBatchEvents: number, signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      const room = this.maxLength - this.#length;
+      this.drain.backlog(this.#length > 0);
+      const room = this.#bound - this.#length;
       if (room <= 0) {
         await new Promise<void>((resolve) => {
           const stop = () => resolve();

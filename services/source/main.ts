@@ -3,7 +3,8 @@ import { runService } from '../../lib/service/runService.js';
 import { defaultAddress, defaultAdminAddress } from '../../lib/service/stages.js';
 import { unlimitedCredit } from '../../lib/stage/meshMode.js';
 import { serveUpstream } from '../../lib/stage/serveUpstream.js';
-import { stageSettings } from '../../lib/stage/stageSettings.js';
+import { latencyShares, readLatencyTargetMs, stageSettings } from '../../lib/stage/stageSettings.js';
+import { drainFigures } from '../../lib/telemetry/HopPressure.js';
 import { createRedis, intakeStreamKey, isPermanentRedisError, readKeyPrefix, readRedisUrl, redisReady } from '../../lib/storage/redis.js';
 import { Intake } from './Intake.js';
 import { IntakeReader } from './IntakeReader.js';
@@ -20,6 +21,8 @@ await runService('source', async (env, kit) => {
   // Unique per source when several share the intake: the host's name unless told (a container's or pod's is its own).
   const consumer = env.string('SOURCE_CONSUMER', `source-${hostname()}`);
   const claimIdleMs = env.integer('SOURCE_CLAIM_IDLE_MS', 60_000, { min: 1_000, max: 86_400_000 });
+  // Sized by time, the intake holds what the mesh removes in its share of the target; never below two batches.
+  const intakeSizing = { latencyShareMs: readLatencyTargetMs(env) / latencyShares, minLength: Math.min(maxIntakeLength, 2 * settings.receiver.maxBatchEvents) };
   env.done();
 
   const redis = createRedis(redisUrl, { name: 'mesh-source' });
@@ -33,13 +36,14 @@ await runService('source', async (env, kit) => {
 
   const upstream = await serveUpstream({ ...settings, name: 'source' });
   const inbound = upstream.links;
-  const writer = new IntakeWriter(intake, inbound, maxIntakeLength, await intake.length());
+  const writer = new IntakeWriter(intake, inbound, maxIntakeLength, await intake.length(), intakeSizing);
   const downstream = settings.wiring.outbound(consumer, { target: enrichmentAddress, link: 'source->enrichment' });
   const reader = new IntakeReader(intake, downstream, (count) => writer.removed(count), kit.pressure.clock);
   kit.pressure.watchInbound(inbound);
   kit.pressure.watchOutbound(downstream);
   const intakeFigures = { length: writer.length, capacity: maxIntakeLength, lag: 0, pending: 0 };
-  kit.pressure.watchIntake(() => intakeFigures);
+  kit.pressure.watchIntake(() => ({ ...intakeFigures, window: writer.bound, ...drainFigures(writer.drain, intakeFigures.length) }));
+  const resizeTimer = setInterval(() => writer.resize(), 250);
   // Read once a second for the figures; a failed read keeps the last ones.
   const figuresTimer = setInterval(() => {
     intake.figures().then(({ length, pending }) => {
@@ -65,6 +69,7 @@ await runService('source', async (env, kit) => {
       // Finish the write and the send in hand, let enrichment acknowledge what it holds, then let go of the gateway.
       stopping.abort();
       clearInterval(figuresTimer);
+      clearInterval(resizeTimer);
       await running.catch(() => undefined);
       await downstream.close('source stopping');
       upstream.close('source stopping');

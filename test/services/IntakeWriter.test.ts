@@ -21,7 +21,7 @@ interface Source { link: RawLink; writer: IntakeWriter; intake: Intake; entries(
  * IntakeWriter over an Intake on the shared Redis (a key prefix of its own), and a raw gateway
  * link into it. `redisThrough` puts a TCP proxy between the writer and Redis.
  */
-async function startSource(t: TestContext, { capacity = 100, maxLength = 1_000, redisThrough }: { capacity?: number; maxLength?: number; redisThrough?: string } = {}): Promise<Source> {
+async function startSource(t: TestContext, { capacity = 100, maxLength = 1_000, redisThrough, sizing }: { capacity?: number; maxLength?: number; redisThrough?: string; sizing?: { latencyShareMs: number; minLength: number } } = {}): Promise<Source> {
   const prefix = randomName('mesh-test-intake-writer-') + ':';
   const key = intakeStreamKey(prefix);
   const direct = createRedis(redisUrl, { name: 'intake-writer-test' });
@@ -34,7 +34,7 @@ async function startSource(t: TestContext, { capacity = 100, maxLength = 1_000, 
   const inbound = new InboundLinks();
   const server = createFlowServer({ receiver: 'source', capacity, maxBatchEvents: 50, maxBatchBytes: 1 << 20, maxLinks: 4 }, (opened) => inbound.add(opened));
   const port = await bindServer(server, '127.0.0.1:0');
-  const writer = new IntakeWriter(intake, inbound, maxLength, 0);
+  const writer = new IntakeWriter(intake, inbound, maxLength, 0, sizing);
   const stopping = new AbortController();
   const running = writer.run(50, stopping.signal);
 
@@ -143,4 +143,24 @@ describe('IntakeWriter', { timeout: 30_000 }, () => {
     assert.equal(second!.id, bad!.id);
     assert.deepEqual(second!.deadLetter, { stage: 'source', reason: 'invalid kind: one of view, click, cart, purchase' });
   });
+
+  test('sized by time, the intake is held to what the mesh removes from it in its share of the target, never below its minimum', async (t) => {
+    const { link, writer } = await startSource(t, { capacity: 100, maxLength: 1_000, sizing: { latencyShareMs: 100, minLength: 20 } });
+    link.send({ batch: { offset: 0, events: makeEvents(50) } });
+    link.send({ batch: { offset: 50, events: makeEvents(50) } });
+    const deadline = Date.now() + 5_000;
+    while (writer.length < 100 && Date.now() < deadline) await sleep(20);
+    assert.equal(writer.length, 100);
+    // The mesh removes 20 events every 100 ms: 200 a second, so 100 ms of the intake is 20 events.
+    for (let i = 0; i < 5; i += 1) {
+      await sleep(100);
+      writer.removed(20);
+      writer.resize();
+    }
+    t.diagnostic(`bound ${writer.bound}, drain ${writer.drain.perSecond}, length ${writer.length}`);
+    assert.ok(writer.bound <= 40, `the bound came down from 1000 to about 20 (${writer.bound})`);
+    assert.ok(writer.bound >= 20, 'never below its minimum');
+    assert.equal(writer.drain.estimateMs(0), 0);
+  });
 });
+
