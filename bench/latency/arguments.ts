@@ -4,7 +4,7 @@ import { positive, positiveInteger } from '../numberArguments.js';
 export const USAGE = `usage: npm run bench -- latency [--json] [options]
   --target MS       LATENCY_TARGET_MS of the adaptive mode, and the line p99 must come back under (default 250)
   --phase-s S       seconds of each offered-load phase: 50 %, 80 %, 100 % and 1000 % of the capacity (default 15)
-  --saturation-s S  seconds of the saturation phase that measures the capacity (default 10; the first 3 s are not counted)
+  --saturation-s S  seconds of the saturation phase that measures the capacity (default 15; the first 5 s are not counted)
   --saturation-rate N
                     events/s offered while measuring the capacity (default 60000: well above what the sink below commits)
   --slow-s S        seconds at 100 % with the sink slowed 4x by its fault switch (default 20)
@@ -42,7 +42,7 @@ export interface LatencySettings {
 }
 
 /** Seconds of the saturation phase left out of the capacity: the mesh filling up. */
-export const SATURATION_WARMUP_S = 3;
+export const SATURATION_WARMUP_S = 5;
 
 export function parseLatencyArguments(args: string[]): LatencySettings {
   const { values } = parseArgs({
@@ -52,7 +52,7 @@ export function parseLatencyArguments(args: string[]): LatencySettings {
       json: { type: 'boolean', default: false },
       target: { type: 'string', default: '250' },
       'phase-s': { type: 'string', default: '15' },
-      'saturation-s': { type: 'string', default: '10' },
+      'saturation-s': { type: 'string', default: '15' },
       'saturation-rate': { type: 'string', default: '60000' },
       'slow-s': { type: 'string', default: '20' },
       'after-s': { type: 'string', default: '15' },

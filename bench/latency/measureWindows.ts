@@ -63,9 +63,12 @@ export async function measureWindows(mode: WindowMode, settings: LatencySettings
     const { mesh, pool } = seeded;
     const startMs = performance.now();
     const startEpochMs = Date.now() - (performance.now() - startMs);
-    let current = 'start';
-    const recorder = new SecondRecorder(mesh, pool, redis, startMs, (sample) => console.error(progressLine(mode, current, sample)));
     const nowS = () => (performance.now() - startMs) / 1000;
+    // What the mesh was doing when: a sample of second t is printed once it is over, in the next one.
+    const doing: Array<{ atS: number; what: string }> = [{ atS: 0, what: 'start' }];
+    const entering = (what: string) => doing.push({ atS: nowS(), what });
+    const doingAt = (t: number) => doing.findLast((entry) => entry.atS <= t + 0.5)!.what;
+    const recorder = new SecondRecorder(mesh, pool, redis, startMs, (sample) => console.error(progressLine(mode, doingAt(sample.t), sample)));
     const windows: PhaseWindow[] = [];
     let accepted = 0;
 
@@ -86,7 +89,7 @@ export async function measureWindows(mode: WindowMode, settings: LatencySettings
     };
 
     // The capacity: far more offered than the sink commits; counted once the mesh has filled up.
-    current = 'saturation';
+    entering('saturation');
     let saturation = { perS: 0, batchMs: null as number | null };
     const saturationFromS = await offer(settings.saturationRate, settings.saturationS, async () => {
       await sleep(SATURATION_WARMUP_S * 1000, undefined, { signal }).catch(() => undefined);
@@ -107,26 +110,26 @@ export async function measureWindows(mode: WindowMode, settings: LatencySettings
 
     for (const phase of loadPhases) {
       if (signal.aborted) break;
-      current = 'drain';
+      entering('drain');
       await drain();
-      current = phase.label;
+      entering(phase.label);
       const fromS = await offer(capacity * phase.share, settings.phaseS);
       windows.push({ name: phase.name, label: phase.label, fromS, toS: fromS + settings.phaseS, rate: capacity * phase.share, share: phase.share });
     }
 
     if (!signal.aborted) {
-      current = 'drain';
+      entering('drain');
       await drain();
-      current = 'slow sink';
+      entering('slow sink');
       const fromS = await offer(capacity, settings.slowS + settings.afterS, async () => {
         await setSlowSink(mesh, slowSinkMs);
         await sleep(settings.slowS * 1000, undefined, { signal }).catch(() => undefined);
-        current = 'after';
+        entering('after');
         await setSlowSink(mesh, settings.sinkDelayMs);
       });
       windows.push({ name: 'slow_sink', label: 'slow sink', fromS, toS: fromS + settings.slowS, rate: capacity, share: 1 });
       windows.push({ name: 'after_slowdown', label: 'after', fromS: fromS + settings.slowS, toS: fromS + settings.slowS + settings.afterS, rate: capacity, share: 1 });
-      current = 'drain';
+      entering('drain');
       await drain();
     }
     // One more sample, so the last second of the run is in.
