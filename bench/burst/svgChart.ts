@@ -61,11 +61,15 @@ export function lineChart(series: Series[], options: ChartOptions): string {
   }
   parts.push(`<text x="${margin.left + plotWidth / 2}" y="${height - 8}" text-anchor="middle" fill="#555">seconds since the load started</text>`);
   parts.push(`<text transform="translate(14 ${margin.top + plotHeight / 2}) rotate(-90)" text-anchor="middle" fill="#555">${escape(options.yLabel)}</text>`);
-  series.forEach((line, index) => {
+  for (const line of series) {
     for (const run of runsOf(line.points, options.logarithmic ?? false)) {
       parts.push(`<polyline fill="none" stroke="${line.colour}" stroke-width="2" points="${run.map(([px, py]) => `${x(px).toFixed(1)},${y(py).toFixed(1)}`).join(' ')}"/>`);
     }
-    const legendX = width - margin.right - 130;
+  }
+  // The legend on a white ground, over whatever it covers.
+  const legendX = width - margin.right - 130;
+  parts.push(`<rect x="${legendX - 6}" y="${margin.top + 1}" width="134" height="${series.length * 16 + 6}" fill="white" fill-opacity="0.85"/>`);
+  series.forEach((line, index) => {
     const legendY = margin.top + 12 + index * 16;
     parts.push(`<line x1="${legendX}" x2="${legendX + 18}" y1="${legendY - 4}" y2="${legendY - 4}" stroke="${line.colour}" stroke-width="3"/>`);
     parts.push(`<text x="${legendX + 24}" y="${legendY}">${escape(line.name)}</text>`);

@@ -27,7 +27,7 @@ export async function runLatencyBenchmark(args: string[]): Promise<void> {
       const result = await measureWindows(mode, settings, stop.signal);
       results.push(result);
       console.error(`latency bench: ${mode}: capacity ${result.saturation_events_per_s} events/s, p99 at 100 % ${result.p99_ms_at_100} ms, at 1000 % ${result.p99_ms_at_1000} ms, ` +
-        `back under ${settings.targetMs} ms ${result.recovery_s_after_slowdown ?? 'never'} s after the slowdown started, RSS growth ${result.rss_growth_mb} MB, ` +
+        `p99 back under ${settings.targetMs} ms ${result.recovery_s_after_slowdown === null ? 'never' : `${result.recovery_s_after_slowdown} s`} after the slowdown started, RSS growth ${result.rss_growth_mb} MB, ` +
         `crashed: ${result.crashed.join(', ') || 'none'}`);
     }
     const report = await writeReport(results, settings, `npm run bench -- latency ${args.join(' ')}`.trim());
