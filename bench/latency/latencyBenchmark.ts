@@ -1,30 +1,19 @@
 import { parseLatencyArguments, USAGE, type LatencySettings } from './arguments.js';
 import { measureWindows, type ModeResult } from './measureWindows.js';
 import { resultJson, writeReport } from './report.js';
+import { runBenchmark } from '../runBenchmark.js';
 
 /**
  * Fixed windows and adaptive ones (LATENCY_TARGET_MS), one after the other in one run, each on a
  * fresh mesh: the capacity, load at shares of it up to ten times, then the sink slowed and back.
  */
-export async function runLatencyBenchmark(args: string[]): Promise<void> {
-  let settings: LatencySettings;
-  try {
-    settings = parseLatencyArguments(args);
-  } catch (error) {
-    console.error(`latency bench: ${(error as Error).message}\n${USAGE}`);
-    process.exitCode = 2;
-    return;
-  }
-  const stop = new AbortController();
-  const onSignal = () => stop.abort();
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
+export function runLatencyBenchmark(args: string[]): Promise<void> {
+  return runBenchmark('latency', USAGE, parseLatencyArguments, args, async (settings: LatencySettings, stop: AbortSignal) => {
     const results: ModeResult[] = [];
     for (const mode of settings.modes) {
-      if (stop.signal.aborted) break;
+      if (stop.aborted) break;
       console.error(`latency bench: ${mode} windows`);
-      const result = await measureWindows(mode, settings, stop.signal);
+      const result = await measureWindows(mode, settings, stop);
       results.push(result);
       console.error(`latency bench: ${mode}: capacity ${result.saturation_events_per_s} events/s, p99 at 100 % ${result.p99_ms_at_100} ms, at 1000 % ${result.p99_ms_at_1000} ms, ` +
         `p99 back under ${settings.targetMs} ms ${result.recovery_s_after_slowdown === null ? 'never' : `${result.recovery_s_after_slowdown} s`} after the slowdown started, RSS growth ${result.rss_growth_mb} MB, ` +
@@ -33,11 +22,5 @@ export async function runLatencyBenchmark(args: string[]): Promise<void> {
     const report = await writeReport(results, settings, `npm run bench -- latency ${args.join(' ')}`.trim());
     console.error(`latency bench: report in ${report}`);
     if (settings.json) console.log(JSON.stringify(resultJson(results, settings)));
-  } catch (error) {
-    console.error(`latency bench: ${(error as Error).message}`);
-    process.exitCode = 1;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  });
 }

@@ -7,6 +7,7 @@ import { describeResult, describeSecond, resultJson } from './report.js';
 import { printServiceProfiles, withProfiling } from './serviceProfiles.js';
 import { startSeededMesh, type SeededMesh } from './startSeededMesh.js';
 import { compareTracing } from './tracingOverhead.js';
+import { runBenchmark } from '../runBenchmark.js';
 
 const USERS = 1000;
 const PRODUCTS = 500;
@@ -20,45 +21,24 @@ const BENCH_SERVICE_ENV: Record<string, string> = {};
  * The whole mesh (five processes) at its sustained rate against the ceiling of its sink's database
  * alone, side by side in one run: committed events/s, accept-to-commit latency, peak RSS, and the ratio.
  */
-export async function runMeshBenchmark(args: string[]): Promise<void> {
-  let settings: MeshBenchSettings;
-  try {
-    settings = parseMeshBenchArguments(args);
-  } catch (error) {
-    console.error(`mesh bench: ${(error as Error).message}\n${USAGE}`);
-    process.exitCode = 2;
-    return;
-  }
-  const stop = new AbortController();
-  const onSignal = () => {
-    if (!stop.signal.aborted) console.error('mesh bench: stopping; cleaning up the mesh, its database and its keys');
-    stop.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
+export function runMeshBenchmark(args: string[]): Promise<void> {
+  return runBenchmark('mesh', USAGE, parseMeshBenchArguments, args, async (settings: MeshBenchSettings, stop: AbortSignal) => {
     if (settings.tracing) {
-      await compareTracing(settings, (extraEnv) => measureMesh({ ...settings, env: { ...settings.env, ...extraEnv } }, stop.signal), stop.signal);
+      await compareTracing(settings, (extraEnv) => measureMesh({ ...settings, env: { ...settings.env, ...extraEnv } }, stop), stop);
       return;
     }
-    const { mesh, peakRssMb } = await measureMesh(settings, stop.signal);
-    if (stop.signal.aborted) throw new Error('stopped');
+    const { mesh, peakRssMb } = await measureMesh(settings, stop);
+    if (stop.aborted) throw new Error('stopped');
     const batchSize = settings.ceilingBatch ?? Math.round(mesh.eventsPerCommit ?? FALLBACK_CEILING_BATCH);
     console.error(`database ceiling: commitEvents alone, one client, batches of ${batchSize}, ${settings.ceilingDurationS} s`);
     const ceiling: DatabaseCeiling = await measureDatabaseCeiling({
-      batchSize, durationS: settings.ceilingDurationS, warmupS: CEILING_WARMUP_S, users: USERS, products: PRODUCTS, signal: stop.signal,
+      batchSize, durationS: settings.ceilingDurationS, warmupS: CEILING_WARMUP_S, users: USERS, products: PRODUCTS, signal: stop,
     });
     const result = { mesh, ceiling, peakRssMb, settings: describeSettings(settings) };
     console.log(describeResult(result));
     if (settings.profileDirectory) await printServiceProfiles(settings.profileDirectory);
     if (settings.json) console.log(resultJson(result));
-  } catch (error) {
-    console.error(`mesh bench: ${(error as Error).message}`);
-    process.exitCode = 1;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  });
 }
 
 async function measureMesh(settings: MeshBenchSettings, signal: AbortSignal): Promise<{ mesh: MeshWindow; peakRssMb: Record<string, number> }> {

@@ -3,6 +3,7 @@ import type { Routing } from '../../lib/flow/LinkRouter.js';
 import { measureMeshWindow } from '../mesh/measureMeshWindow.js';
 import { startSeededMesh } from '../mesh/startSeededMesh.js';
 import { positive, positiveInteger } from '../numberArguments.js';
+import { runBenchmark } from '../runBenchmark.js';
 
 const USAGE = `usage: npm run bench -- replicas [--json] [--duration S] [--latency-ms MS]
   Enrichment is made the bottleneck (one batch at a time, at most 100 events, every Redis call
@@ -18,28 +19,23 @@ const WARMUP_S = 5;
 
 interface Setup { replicas: number; routing: Routing; slowReplica: boolean }
 
+interface ReplicasSettings { json: boolean; durationS: number; latencyMs: number }
+
+function parseReplicasArguments(args: string[]): ReplicasSettings {
+  const { values } = parseArgs({ args, strict: true, options: {
+    json: { type: 'boolean', default: false },
+    duration: { type: 'string', default: '25' },
+    'latency-ms': { type: 'string', default: '10' },
+  } });
+  const settings = { json: values.json, durationS: positive(values.duration, '--duration'), latencyMs: positiveInteger(values['latency-ms'], '--latency-ms') };
+  if (settings.durationS <= WARMUP_S + 1) throw new Error(`--duration must be more than ${WARMUP_S + 1}`);
+  return settings;
+}
+
 /** Credit-based routing against round-robin over replicas of the bottleneck stage, side by side in one run. */
-export async function runReplicasBenchmark(args: string[]): Promise<void> {
-  let settings: { json: boolean; durationS: number; latencyMs: number };
-  try {
-    const { values } = parseArgs({ args, strict: true, options: {
-      json: { type: 'boolean', default: false },
-      duration: { type: 'string', default: '25' },
-      'latency-ms': { type: 'string', default: '10' },
-    } });
-    settings = { json: values.json, durationS: positive(values.duration, '--duration'), latencyMs: positiveInteger(values['latency-ms'], '--latency-ms') };
-    if (settings.durationS <= WARMUP_S + 1) throw new Error(`--duration must be more than ${WARMUP_S + 1}`);
-  } catch (error) {
-    console.error(`replicas bench: ${(error as Error).message}\n${USAGE}`);
-    process.exitCode = 2;
-    return;
-  }
-  const stop = new AbortController();
-  const measure = (setup: Setup) => measureSetup(setup, settings, stop.signal);
-  const onSignal = () => stop.abort();
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
+export function runReplicasBenchmark(args: string[]): Promise<void> {
+  return runBenchmark('replicas', USAGE, parseReplicasArguments, args, async (settings: ReplicasSettings, stop: AbortSignal) => {
+    const measure = (setup: Setup) => measureSetup(setup, settings, stop);
     const credit = await measure({ replicas: 2, routing: 'credit', slowReplica: true });
     const roundRobin = await measure({ replicas: 2, routing: 'round-robin', slowReplica: true });
     const scaling: Record<string, number> = {};
@@ -54,13 +50,7 @@ export async function runReplicasBenchmark(args: string[]): Promise<void> {
     console.log(`two replicas, one slowed 4x: credit ${credit} events/s, round-robin ${roundRobin} events/s, ratio ${result.ratio}`);
     console.log(`replicas of enrichment: ${Object.entries(scaling).map(([replicas, rate]) => `${replicas}: ${rate} events/s`).join(', ')}`);
     if (settings.json) console.log(JSON.stringify(result));
-  } catch (error) {
-    console.error(`replicas bench: ${(error as Error).message}`);
-    process.exitCode = 1;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  });
 }
 
 async function measureSetup(setup: Setup, settings: { durationS: number; latencyMs: number }, signal: AbortSignal): Promise<number> {
