@@ -1,4 +1,5 @@
 import { MAX_CREDIT, invalidArgument } from './ProtocolError.js';
+import { waitInLine, type Waiter } from './waitInLine.js';
 
 /**
  * The sender's view of a link's demand (rules 1 and 2): credit arrives in
@@ -13,7 +14,7 @@ export class CreditWindow {
   #granted = 0;
   #spent = 0;
   #closedBy: Error | undefined;
-  #waiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
+  readonly #waiters: Array<Waiter<void>> = [];
 
   /** Credit granted and not yet spent. */
   get available(): number { return this.#available; }
@@ -78,15 +79,7 @@ export class CreditWindow {
     if (this.#closedBy) return Promise.reject(this.#closedBy);
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.free > 0) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const aborted = () => { this.#waiters = this.#waiters.filter((waiter) => waiter !== entry); reject(signal!.reason); };
-      const entry = {
-        resolve: () => { signal?.removeEventListener('abort', aborted); resolve(); },
-        reject: (error: Error) => { signal?.removeEventListener('abort', aborted); reject(error); },
-      };
-      signal?.addEventListener('abort', aborted, { once: true });
-      this.#waiters.push(entry);
-    });
+    return waitInLine(this.#waiters, signal);
   }
 
   /** Ends the window: a waiter is rejected with `reason`, and no credit, reserved or not, remains. */

@@ -12,6 +12,7 @@ import { releaseReservation, type Outbound, type OutboundEvents, type OutboundSt
 import { ProtocolError, failedPrecondition, invalidArgument } from './ProtocolError.js';
 import { defaultBackoff, reconnectDelay, type BackoffOptions } from './backoff.js';
 import { clientChannelOptions } from './channelOptions.js';
+import { waitInLine, type Waiter } from './waitInLine.js';
 import { EventTooLargeError, LinkClosedError, LinkResetError } from './linkErrors.js';
 
 const log = createLogger('flow.sender');
@@ -112,7 +113,7 @@ export class LinkSender extends EventEmitter<LinkSenderEvents> implements Outbou
   readonly #stopping = new AbortController();
   #generation = 0;
   #connection: Connection | undefined;
-  #openWaiters: Array<{ resolve: (connection: Connection) => void; reject: (error: Error) => void }> = [];
+  readonly #openWaiters: Array<Waiter<Connection>> = [];
   #sending = false;
   #creditWaitMs = 0;
   #drainWaitMs = 0;
@@ -361,18 +362,7 @@ export class LinkSender extends EventEmitter<LinkSenderEvents> implements Outbou
     if (this.#stopping.signal.aborted) return Promise.reject(new LinkClosedError());
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#connection) return Promise.resolve(this.#connection);
-    return new Promise((resolve, reject) => {
-      const aborted = () => {
-        this.#openWaiters = this.#openWaiters.filter((waiter) => waiter !== entry);
-        reject(signal!.reason);
-      };
-      const entry = {
-        resolve: (connection: Connection) => { signal?.removeEventListener('abort', aborted); resolve(connection); },
-        reject: (error: Error) => { signal?.removeEventListener('abort', aborted); reject(error); },
-      };
-      signal?.addEventListener('abort', aborted, { once: true });
-      this.#openWaiters.push(entry);
-    });
+    return waitInLine(this.#openWaiters, signal);
   }
 
   #rejectOpenWaiters(error: Error): void {
