@@ -3,9 +3,11 @@ import { status, type ServerDuplexStream } from '@grpc/grpc-js';
 import { PROTOCOL_VERSION, flowService, type Downstream, type Event__Output, type Upstream__Output } from '../contract/loadContract.js';
 import { createLogger } from '../log.js';
 import { AckTracker } from './AckTracker.js';
+import { CreditRoundTrip } from './CreditRoundTrip.js';
 import { DrainRate } from './DrainRate.js';
 import { ProtocolError, failedPrecondition, invalidArgument, resourceExhausted } from './ProtocolError.js';
 import { ReceiveWindow } from './ReceiveWindow.js';
+import { defaultMinWindow, timeSizedWindow } from './timeSizedWindow.js';
 
 const log = createLogger('flow.receiver');
 const decodeFrame = flowService.Exchange.requestDeserialize as (bytes: Buffer) => Upstream__Output;
@@ -36,7 +38,7 @@ export interface LinkReceiverOptions {
    * absent keeps it at the capacity.
    */
   latencyShareMs?: number;
-  /** The smallest window a link sized by time is held to: enough to keep the link busy. */
+  /** The smallest window a link sized by time is held to (default 64), whatever its drain rate and round trip. */
   minWindow?: number;
 }
 
@@ -85,6 +87,7 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
   readonly window: ReceiveWindow;
   readonly closed: Promise<LinkEnd>;
   readonly drain = new DrainRate();
+  readonly roundTrip = new CreditRoundTrip();
 
   #state: State = 'awaiting-open';
   #buffer: BufferedBatch[] = [];
@@ -192,7 +195,7 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
     this.drain.taken(events.length);
     this.drain.backlog(this.#buffer.length > 0);
     const grant = this.window.release(events.length);
-    if (grant > 0 && this.#state === 'open') this.#write({ credit: { events: grant } });
+    if (grant > 0 && this.#state === 'open') this.#grant(grant);
     else if (this.#buffer.length === 0) this.#grantWhenIdle();
     const link = this;
     return {
@@ -249,7 +252,7 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
         maxBatchBytes: this.options.maxBatchBytes,
       },
     });
-    this.#write({ credit: { events: this.window.openingGrant() } });
+    this.#grant(this.window.openingGrant());
     if (this.options.latencyShareMs) {
       this.#resizeTimer = setInterval(() => this.#resize(), resizeEveryMs);
       this.#resizeTimer.unref();
@@ -260,10 +263,21 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
   #resize(): void {
     const rate = this.drain.sample();
     if (rate === undefined || this.#state !== 'open') return;
-    const { capacity, replenishChunk } = this.window;
-    const floor = Math.min(capacity, this.options.minWindow ?? Math.max(this.options.maxBatchEvents, replenishChunk));
-    const grant = this.window.setLimit(Math.max(floor, (rate * this.options.latencyShareMs!) / 1_000));
-    if (grant > 0) this.#write({ credit: { events: grant } });
+    const { capacity } = this.window;
+    const grant = this.window.setLimit(timeSizedWindow({
+      perSecond: rate,
+      shareMs: this.options.latencyShareMs!,
+      roundTripMs: this.roundTrip.ms,
+      min: Math.min(capacity, this.options.minWindow ?? defaultMinWindow),
+      max: capacity,
+    }));
+    if (grant > 0) this.#grant(grant);
+  }
+
+  /** Sends a grant the window has already counted as outstanding. */
+  #grant(events: number): void {
+    this.roundTrip.granted(this.window.outstanding === events);
+    this.#write({ credit: { events } });
   }
 
   #onBatch(batch: NonNullable<Upstream__Output['batch']>): void {
@@ -278,6 +292,7 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
       throw invalidArgument(`Batch offset ${batch.offset} does not continue the link at ${this.#received}`);
     }
     this.window.admit(count);
+    this.roundTrip.received();
     this.#received += count;
     this.#buffer.push({ offset: batch.offset, events: batch.events, traceContext: batch.traceContext, receivedAtMs: Date.now() });
     this.drain.backlog(true);
@@ -336,7 +351,7 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
       this.#idleGrantTimer = undefined;
       if (this.#state !== 'open' || this.#buffer.length > 0) return;
       const grant = this.window.grantFreed();
-      if (grant > 0) this.#write({ credit: { events: grant } });
+      if (grant > 0) this.#grant(grant);
     }, this.options.idleGrantMs ?? 10);
     this.#idleGrantTimer.unref();
   }

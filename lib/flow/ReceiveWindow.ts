@@ -37,7 +37,7 @@ export class ReceiveWindow {
   /** Sets the limit (within 1..capacity); returns what it lets be granted now, if that is a chunk or more. */
   setLimit(limit: number): number {
     this.#limit = Math.min(this.capacity, Math.max(1, Math.round(limit)));
-    return this.#grantable() >= this.replenishChunk ? this.grantFreed() : 0;
+    return this.#grantable() >= this.#chunk() ? this.grantFreed() : 0;
   }
 
   /** The first grant of a link: the whole window. */
@@ -58,7 +58,7 @@ export class ReceiveWindow {
   release(events: number): number {
     this.#buffered -= events;
     this.#freed += events;
-    return this.#grantable() >= this.replenishChunk ? this.grantFreed() : 0;
+    return this.#grantable() >= this.#chunk() ? this.grantFreed() : 0;
   }
 
   /** Grants whatever is freed and within the limit, chunk or not (a link gone idle should not sit on credit). */
@@ -67,6 +67,11 @@ export class ReceiveWindow {
     this.#outstanding += grant;
     this.#freed -= grant;
     return grant;
+  }
+
+  /** A window held below the capacity is replenished in chunks of a quarter of it, so a busy link is never left waiting on a chunk it cannot reach. */
+  #chunk(): number {
+    return Math.min(this.replenishChunk, Math.max(1, Math.ceil(this.#limit / 4)));
   }
 
   #grantable(): number {

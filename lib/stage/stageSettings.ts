@@ -1,4 +1,5 @@
 import type { Environment } from '../config.js';
+import { defaultMinWindow } from '../flow/timeSizedWindow.js';
 import { readLinkCredentials } from '../security/linkCredentials.js';
 import type { ServiceKit } from '../service/runService.js';
 import { isPermanentRedisError, readKeyPrefix, readRedisUrl } from '../storage/redis.js';
@@ -49,6 +50,7 @@ export function stageSettings(env: Environment, kit: ServiceKit, defaultListen: 
       maxPendingOpens: env.integer('MAX_PENDING_OPENS', 16, { min: 1, max: 10_000 }),
       openTimeoutMs: env.integer('OPEN_TIMEOUT_MS', 2_000, { min: 100, max: 600_000 }),
       latencyShareMs: readLatencyTargetMs(env) / latencyShares,
+      minWindow: env.integer('LINK_MIN_WINDOW', defaultMinWindow, { min: 1, max: unlimitedCredit }),
     },
     concurrency: env.integer('STAGE_CONCURRENCY', 4, { min: 1, max: 1_000 }),
     credentials,

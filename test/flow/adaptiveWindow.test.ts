@@ -1,10 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { CreditRoundTrip } from '../../lib/flow/CreditRoundTrip.js';
 import { DrainRate } from '../../lib/flow/DrainRate.js';
 import type { LinkReceiver } from '../../lib/flow/LinkReceiver.js';
 import { LinkSender } from '../../lib/flow/LinkSender.js';
 import { ReceiveWindow } from '../../lib/flow/ReceiveWindow.js';
+import { timeSizedWindow } from '../../lib/flow/timeSizedWindow.js';
 import { makeEvents } from '../helpers/events.js';
 import { startReceiver } from '../helpers/receivers.js';
 
@@ -32,6 +34,43 @@ test('the drain rate counts only time with something to drain', () => {
   assert.equal(rate.sample(2_000), 500, 'an idle second keeps the estimate');
   rate.backlog(true, 2_000);
   assert.equal(rate.sample(3_000), 0, 'a second of backlog with nothing taken: a stall');
+});
+
+test('a window held below its capacity is replenished in chunks of a quarter of it, so a busy link never waits on a chunk it cannot reach', () => {
+  const window = new ReceiveWindow(4_096, 1_024);
+  window.openingGrant();
+  window.admit(4_096);
+  window.setLimit(400);
+  assert.equal(window.release(3_700), 0, '396 still buffered: nothing under the limit to grant');
+  assert.equal(window.release(50), 0, '54 under the limit: less than a quarter of it');
+  assert.equal(window.release(60), 114, 'a quarter of the limit (100) or more under it: granted, though far short of the 1024 chunkfar short of the 1024 chunk');
+});
+
+test('a window sized by time holds what drains in its share, never less than keeps its link busy, within its minimum and maximum', () => {
+  assert.equal(timeSizedWindow({ perSecond: 10_000, shareMs: 50, min: 64, max: 4_096 }), 500, '10,000/s for 50 ms');
+  assert.equal(timeSizedWindow({ perSecond: 10_000, shareMs: 50, roundTripMs: 40, min: 64, max: 4_096 }), 800, 'a 40 ms round trip at 10,000/s, twice over');
+  assert.equal(timeSizedWindow({ perSecond: 0, shareMs: 50, roundTripMs: 5, min: 64, max: 4_096 }), 64, 'a stall: its minimum');
+  assert.equal(timeSizedWindow({ perSecond: 1e6, shareMs: 50, min: 64, max: 4_096 }), 4_096, 'never above its maximum');
+});
+
+test('the credit round trip is the smallest recent time from a grant to a sender with none to its next batch', () => {
+  const roundTrip = new CreditRoundTrip(10_000);
+  assert.equal(roundTrip.ms, undefined);
+  roundTrip.granted(false, 0);
+  roundTrip.received(500);
+  assert.equal(roundTrip.ms, undefined, 'a grant to a sender that still had credit measures nothing');
+  roundTrip.granted(true, 1_000);
+  roundTrip.granted(true, 1_002);
+  roundTrip.received(1_004);
+  assert.equal(roundTrip.ms, 4, 'from the first grant it was waiting for');
+  roundTrip.granted(true, 2_000);
+  roundTrip.received(2_300);
+  assert.equal(roundTrip.ms, 4, 'a sender slow to answer (it had nothing to send) does not raise it');
+  roundTrip.granted(true, 7_000);
+  roundTrip.received(7_020);
+  roundTrip.granted(true, 12_100);
+  roundTrip.received(12_130);
+  assert.equal(roundTrip.ms, 20, 'a sample is forgotten after at most the horizon');
 });
 
 test('a link sized by time holds what its consumer drains in its share of the target, and its sender is never refused', { timeout: 20_000 }, async (t) => {

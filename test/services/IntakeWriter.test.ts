@@ -21,7 +21,7 @@ interface Source { link: RawLink; writer: IntakeWriter; intake: Intake; entries(
  * IntakeWriter over an Intake on the shared Redis (a key prefix of its own), and a raw gateway
  * link into it. `redisThrough` puts a TCP proxy between the writer and Redis.
  */
-async function startSource(t: TestContext, { capacity = 100, maxLength = 1_000, redisThrough, sizing }: { capacity?: number; maxLength?: number; redisThrough?: string; sizing?: { latencyShareMs: number; minLength: number } } = {}): Promise<Source> {
+async function startSource(t: TestContext, { capacity = 100, maxLength = 1_000, redisThrough, sizing }: { capacity?: number; maxLength?: number; redisThrough?: string; sizing?: { latencyShareMs: number; minWindow: number } } = {}): Promise<Source> {
   const prefix = randomName('mesh-test-intake-writer-') + ':';
   const key = intakeStreamKey(prefix);
   const direct = createRedis(redisUrl, { name: 'intake-writer-test' });
@@ -34,7 +34,7 @@ async function startSource(t: TestContext, { capacity = 100, maxLength = 1_000, 
   const inbound = new InboundLinks();
   const server = createFlowServer({ receiver: 'source', capacity, maxBatchEvents: 50, maxBatchBytes: 1 << 20, maxLinks: 4 }, (opened) => inbound.add(opened));
   const port = await bindServer(server, '127.0.0.1:0');
-  const writer = new IntakeWriter(intake, inbound, maxLength, 0, sizing);
+  const writer = new IntakeWriter(intake, inbound, maxLength, { length: 0, pending: 0 }, sizing);
   const stopping = new AbortController();
   const running = writer.run(50, stopping.signal);
 
@@ -144,23 +144,39 @@ describe('IntakeWriter', { timeout: 30_000 }, () => {
     assert.deepEqual(second!.deadLetter, { stage: 'source', reason: 'invalid kind: one of view, click, cart, purchase' });
   });
 
-  test('sized by time, the intake is held to what the mesh removes from it in its share of the target, never below its minimum', async (t) => {
-    const { link, writer } = await startSource(t, { capacity: 100, maxLength: 1_000, sizing: { latencyShareMs: 100, minLength: 20 } });
+  test('sized by time, what the intake holds unread is held to what the mesh reads in its share of the target; what is on its way does not count', async (t) => {
+    const { link, writer } = await startSource(t, { capacity: 100, maxLength: 1_000, sizing: { latencyShareMs: 100, minWindow: 20 } });
     link.send({ batch: { offset: 0, events: makeEvents(50) } });
     link.send({ batch: { offset: 50, events: makeEvents(50) } });
-    const deadline = Date.now() + 5_000;
-    while (writer.length < 100 && Date.now() < deadline) await sleep(20);
-    assert.equal(writer.length, 100);
-    // The mesh removes 20 events every 100 ms: 200 a second, so 100 ms of the intake is 20 events.
+    await until(() => writer.length === 100);
+    assert.equal(writer.unread, 100);
+    // The mesh reads and removes 20 entries every 100 ms: 200 a second, so 100 ms of the intake is 20 entries.
     for (let i = 0; i < 5; i += 1) {
       await sleep(100);
+      writer.read(20);
       writer.removed(20);
       writer.resize();
     }
-    t.diagnostic(`bound ${writer.bound}, drain ${writer.drain.perSecond}, length ${writer.length}`);
-    assert.ok(writer.bound <= 40, `the bound came down from 1000 to about 20 (${writer.bound})`);
-    assert.ok(writer.bound >= 20, 'never below its minimum');
+    t.diagnostic(`window ${writer.window}, drain ${writer.drain.perSecond}, length ${writer.length}`);
+    assert.ok(writer.window <= 40, `the window came down from 1000 to about 20 (${writer.window})`);
+    assert.ok(writer.window >= 20, 'never below its minimum');
+    assert.equal(writer.unread, 0);
+
+    // 80 more arrive while the mesh reads nothing. The writer was already waiting for a delivery with the room it
+    // had before (1000), so it takes that one whole; then no more unread than the window.
+    link.send({ batch: { offset: 100, events: makeEvents(40) } });
+    link.send({ batch: { offset: 140, events: makeEvents(40) } });
+    await until(() => writer.unread === 40);
+    await sleep(200);
+    assert.equal(writer.unread, 40, 'nothing taken while over the window');
+    writer.read(40);
+    await until(() => writer.unread >= writer.window);
+    await sleep(200);
+    assert.equal(writer.unread, writer.window, 'no more unread than the window');
+    // Read, they are on their way through the mesh: the intake takes the rest though it holds more than its window.
+    writer.read(writer.unread);
+    await until(() => writer.length === 80);
+    assert.ok(writer.length > writer.window, `holding ${writer.length} with a window of ${writer.window}`);
     assert.equal(writer.drain.estimateMs(0), 0);
   });
 });
-
