@@ -29,8 +29,10 @@ export class IntakeReader {
     private readonly intake: Intake,
     private readonly downstream: Outbound,
     private readonly onRemoved: (count: number) => void,
-    /** Back-pressured while waiting for enrichment's credit, idle while the intake has nothing new. */
+    /** Back-pressured while waiting for enrichment's credit, idle while the intake has nothing new, busy reading and sending what it holds. */
     private readonly clock: StageClock,
+    /** A batch went to enrichment: for the event-time lag and the batch sizes. */
+    private readonly onPassedOn: (events: readonly IntakeEntry['event'][]) => void = () => undefined,
   ) {}
 
   /**
@@ -39,7 +41,7 @@ export class IntakeReader {
    * whose links are bounded, so a live source's entries are not taken from under it.
    */
   async run(maxBatchEvents: number, blockMs: number, signal: AbortSignal, claimIdleMs = 60_000): Promise<void> {
-    let lastReadEmpty = false;
+    let lastReadFull = false;
     let nextClaimAt = Date.now() + claimIdleMs / 4;
     while (!signal.aborted) {
       if (Date.now() >= nextClaimAt) {
@@ -51,17 +53,19 @@ export class IntakeReader {
         }
       }
       const creditWaitFromMs = this.downstream.stats().freeCredit > 0 ? undefined : Date.now();
-      if (creditWaitFromMs !== undefined) this.clock.enter('backpressured');
-      const reservation = await this.downstream.reserve(maxBatchEvents, signal);
+      const endCreditWait = creditWaitFromMs === undefined ? undefined : this.clock.begin('credit');
+      const reservation = await this.downstream.reserve(maxBatchEvents, signal).finally(endCreditWait);
       const creditWaitEndMs = Date.now();
-      // A read that waits for new entries is idle time; one that finds them at once is work.
-      this.clock.enter(lastReadEmpty ? 'idle' : 'busy');
       const count = reservation.events;
+      // A blocking read waits for new entries (idle) unless the last one filled its batch: then more were
+      // waiting, and the read is work that finds them at once. A replay's read never blocks.
+      const endRead = lastReadFull || this.#replayFrom !== undefined ? this.clock.begin('work') : undefined;
       const replaying = this.#replayFrom !== undefined;
       const resetsBefore = this.#resets;
       const uncertainBefore = this.intake.uncertainReads;
       const read = await (replaying ? this.intake.readPending(this.#replayFrom!, count) : this.intake.readNew(count, blockMs))
-        .catch((error: unknown) => { this.downstream.release(reservation); throw error; });
+        .catch((error: unknown) => { this.downstream.release(reservation); throw error; })
+        .finally(endRead);
       // A reset during the read starts the replay over; the position of the old one is void.
       if (replaying && this.#resets === resetsBefore) this.#replayFrom = read.length > 0 ? read.at(-1)!.id : undefined;
       // An attempt of the read failed on the way: Redis may have handed this consumer entries whose reply
@@ -72,10 +76,10 @@ export class IntakeReader {
       }
       // What is still on its way to enrichment, or being removed, is not sent twice.
       const entries = replaying ? this.#notInHand(read) : read;
-      lastReadEmpty = read.length === 0;
+      lastReadFull = read.length >= count;
       this.downstream.release(reservation, count - entries.length);
       if (entries.length === 0) continue;
-      this.clock.enter('busy');
+      const endWork = this.clock.begin('work');
       const { parent, links } = traceOf(entries);
       if (creditWaitFromMs !== undefined) {
         recordCreditWait(parent, this.downstream.link, Math.max(creditWaitFromMs, entries[0]!.event.acceptedAtMs), creditWaitEndMs, entries.length);
@@ -83,13 +87,16 @@ export class IntakeReader {
       const { span, carrier } = startSendSpan(parent, { link: this.downstream.link, events: entries.length, creditAvailable: count }, links);
       const ids = entries.map((entry) => entry.id);
       try {
-        const sent = await this.downstream.send(entries.map((entry) => entry.event), carrier, reservation);
+        const events = entries.map((entry) => entry.event);
+        const sent = await this.downstream.send(events, carrier, reservation);
+        this.onPassedOn(events);
         this.#inFlight.add(ids);
         sent.acknowledged.then(() => void this.#acknowledged(ids), () => this.#lost(ids));
       } catch (error) {
         if (!(error instanceof LinkResetError)) throw error;
         this.#lost([]);
       } finally {
+        endWork();
         this.downstream.release(reservation);
         span.end();
       }

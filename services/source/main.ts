@@ -31,18 +31,19 @@ await runService('source', async (env, kit) => {
   const blockingRedis = createRedis(redisUrl, { name: 'mesh-source-reader' });
   kit.closeOnStop(() => blockingRedis.disconnect());
   await Promise.all([redisReady(redis), redisReady(blockingRedis)]).catch(() => undefined);
-  const intake = new Intake(redis, blockingRedis, breaker, intakeStreamKey(keyPrefix), 'mesh', consumer);
+  const intake = new Intake(redis, blockingRedis, breaker, intakeStreamKey(keyPrefix), 'mesh', consumer, kit.pressure.clock);
   await intake.createGroup();
 
   const upstream = await serveUpstream({ ...settings, name: 'source' });
   const inbound = upstream.links;
   const writer = new IntakeWriter(intake, inbound, maxIntakeLength, await intake.length(), intakeSizing);
   const downstream = settings.wiring.outbound(consumer, { target: enrichmentAddress, link: 'source->enrichment' });
-  const reader = new IntakeReader(intake, downstream, (count) => writer.removed(count), kit.pressure.clock);
+  const reader = new IntakeReader(intake, downstream, (count) => writer.removed(count), kit.pressure.clock, (events) => kit.pressure.passedOn(events));
   kit.pressure.watchInbound(inbound);
   kit.pressure.watchOutbound(downstream);
   const intakeFigures = { length: writer.length, capacity: maxIntakeLength, lag: 0, pending: 0 };
   kit.pressure.watchIntake(() => ({ ...intakeFigures, window: writer.bound, ...drainFigures(writer.drain, intakeFigures.length) }));
+  kit.pressure.watchBehind(() => intakeFigures.lag > 0);
   const resizeTimer = setInterval(() => writer.resize(), 250);
   // Read once a second for the figures; a failed read keeps the last ones.
   const figuresTimer = setInterval(() => {
