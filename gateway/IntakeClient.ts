@@ -2,7 +2,8 @@ import type { Event } from '../lib/contract/loadContract.js';
 import { LinkClosedError, LinkResetError } from '../lib/flow/linkErrors.js';
 import type { Outbound, Reservation } from '../lib/flow/Outbound.js';
 import { endFailed, startSendSpan, type Context } from '../lib/telemetry/batchSpans.js';
-import type { StageClock } from '../lib/telemetry/StageClock.js';
+import type { EndActivity } from '../lib/telemetry/StageClock.js';
+import type { HopPressure } from '../lib/telemetry/HopPressure.js';
 
 /** The mesh has no credit for these events now: answer 429. */
 export class NoCreditError extends Error {
@@ -32,14 +33,18 @@ const drainWindowMs = 5_000;
  */
 export class IntakeClient {
   readonly #queue: Submission[] = [];
-  /** Requests sent and not yet confirmed by the source. */
-  #awaitingAck = 0;
   #sending = false;
   readonly #acked: Array<{ at: number; events: number }> = [];
+  /** Since a request was refused for want of credit, and until there is credit for one of its size. */
+  #creditWait: { events: number; end: EndActivity } | undefined;
 
-  /** `outbound`: the link to the source (or a router over its replicas). `clock`: back-pressured while it has no credit to take a request, busy while requests await the source. */
-  constructor(readonly outbound: Outbound, private readonly clock?: StageClock) {
-    this.outbound.on('credit', () => this.#updateClock());
+  /**
+   * `outbound`: the link to the source (or a router over its replicas). `pressure`: the gateway's hop,
+   * busy while it sends a request on, back-pressured from a refusal for want of credit until the credit
+   * for such a request is back; waiting for the source's confirmation is neither.
+   */
+  constructor(readonly outbound: Outbound, private readonly pressure?: Pick<HopPressure, 'clock' | 'passedOn'>) {
+    this.outbound.on('credit', () => this.#creditArrived());
   }
 
   get connected(): boolean { return this.outbound.connected; }
@@ -52,10 +57,10 @@ export class IntakeClient {
     if (capacity > 0 && events.length > capacity) return Promise.reject(new LargerThanCapacityError(capacity));
     const reservation = this.outbound.tryReserve(events.length);
     if (!reservation) {
-      this.clock?.enter('backpressured');
+      if (this.pressure) this.#creditWait ??= { events: events.length, end: this.pressure.clock.begin('credit') };
       return Promise.reject(new NoCreditError(this.#retryAfterSeconds(events.length - Math.max(freeCredit, 0))));
     }
-    this.clock?.enter('busy');
+    this.#endCreditWait();
     return new Promise((resolve, reject) => {
       this.#queue.push({ events, reservation, trace, resolve, reject });
       void this.#sendQueued();
@@ -72,14 +77,17 @@ export class IntakeClient {
     try {
       for (let next = this.#queue.shift(); next; next = this.#queue.shift()) {
         const { span, carrier } = startSendSpan(next.trace, { link: this.outbound.link, events: next.events.length, creditAvailable: this.outbound.stats().freeCredit });
+        const endWork = this.pressure?.clock.begin('work');
         try {
           const sent = await this.outbound.send(next.events, carrier, next.reservation);
+          this.pressure?.passedOn(next.events);
           span.end();
           this.#confirmWhenAcknowledged(next, sent.acknowledged);
         } catch (error) {
           endFailed(span, error);
           next.reject(unavailable(error));
         } finally {
+          endWork?.();
           this.outbound.release(next.reservation);
         }
       }
@@ -89,23 +97,21 @@ export class IntakeClient {
   }
 
   #confirmWhenAcknowledged(submission: Submission, acknowledged: Promise<void>): void {
-    this.#awaitingAck += 1;
     acknowledged.then(() => {
       this.#countDrained(submission.events.length);
       submission.resolve();
     }, (error: unknown) => {
       submission.reject(error instanceof LinkResetError ? new IntakeUnavailableError('the link to the source reset before it confirmed these events; retrying them is safe') : unavailable(error));
-    }).finally(() => {
-      this.#awaitingAck -= 1;
-      this.#updateClock();
     });
   }
 
-  /** Waiting on credit counts as back-pressure only while there is none; with requests in hand the edge is busy, else idle. */
-  #updateClock(): void {
-    if (!this.clock) return;
-    if (this.outbound.stats().freeCredit <= 0) this.clock.enter('backpressured');
-    else this.clock.enter(this.#queue.length > 0 || this.#awaitingAck > 0 ? 'busy' : 'idle');
+  #creditArrived(): void {
+    if (this.#creditWait && this.outbound.stats().freeCredit >= this.#creditWait.events) this.#endCreditWait();
+  }
+
+  #endCreditWait(): void {
+    this.#creditWait?.end();
+    this.#creditWait = undefined;
   }
 
   /** Events the source confirmed: the intake's recent drain rate is read from them. */

@@ -46,6 +46,13 @@ export class Environment {
     return text as T;
   }
 
+  /** A string matching `pattern` (described as `what` when it does not). */
+  matching(name: string, fallback: string, pattern: RegExp, what: string): string {
+    const text = this.string(name, fallback);
+    if (!pattern.test(text)) return this.#problem(name, `must be ${what}, got "${text}"`, fallback);
+    return text;
+  }
+
   /** host:port, as gRPC dials and listens. */
   address(name: string, fallback: string): string {
     const text = this.string(name, fallback);

@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
-import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { Event } from '../contract/loadContract.js';
 import { createLogger } from '../log.js';
+import { resolveTargets } from '../service/resolveTargets.js';
 import { LinkClosedError } from './linkErrors.js';
 import { LinkSender, type LinkSenderOptions } from './LinkSender.js';
 import { releaseReservation, type Outbound, type OutboundEvents, type OutboundStats, type Reservation, type SendResult } from './Outbound.js';
@@ -21,8 +21,6 @@ export interface LinkRouterOptions extends Omit<LinkSenderOptions, 'target'> {
   /** A name's addresses (default: the system resolver, every address). */
   resolveName?: (host: string) => Promise<string[]>;
 }
-
-const systemResolver = async (host: string) => (await lookup(host, { all: true })).map((entry) => entry.address);
 
 /**
  * One logical link over a link to every replica of the next stage. Each batch
@@ -162,17 +160,10 @@ export class LinkRouter extends EventEmitter<OutboundEvents> implements Outbound
   /** host:port entries and what their names resolve to now; a name that does not resolve keeps its replicas until it does. */
   async #resolve(): Promise<void> {
     if (this.#closed) return;
-    const wanted = new Map<string, string>();
-    for (const target of this.options.targets.split(',').map((entry) => entry.trim()).filter(Boolean)) {
-      const [, host, port] = /^\[?(.*?)\]?:(\d+)$/.exec(target) ?? [];
-      if (!host || !port) continue;
-      if (isIP(host)) { wanted.set(`${host.includes(':') ? `[${host}]` : host}:${port}`, host); continue; }
-      try {
-        for (const address of await (this.options.resolveName ?? systemResolver)(host)) wanted.set(`${isIP(address) === 6 ? `[${address}]` : address}:${port}`, host);
-      } catch (error) {
-        log.warn('could not resolve a replica name; keeping the replicas it had', { host, error: String(error) });
-        for (const [address, sender] of this.#senders) if (sender && address.endsWith(`:${port}`)) wanted.set(address, host);
-      }
+    const { addresses: wanted, failed } = await resolveTargets(this.options.targets, this.options.resolveName);
+    for (const { host, port, error } of failed) {
+      log.warn('could not resolve a replica name; keeping the replicas it had', { host, error: String(error) });
+      for (const [address, sender] of this.#senders) if (sender && address.endsWith(`:${port}`)) wanted.set(address, host);
     }
     if (this.#closed) return;
     for (const address of [...this.#senders.keys()]) if (!wanted.has(address)) this.#remove(address);

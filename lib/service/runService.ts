@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { hostname } from 'node:os';
 import { Breaker, breakerSettings } from '../breaker.js';
 import { Environment, ConfigError, exitForConfigError } from '../config.js';
 import { FaultSwitches } from '../faults.js';
@@ -50,6 +51,8 @@ export async function runService(name: string, start: (env: Environment, kit: Se
   const env = new Environment();
   readLogLevel(env);
   const adminAddress = options.adminAddress && env.address('ADMIN_ADDR', options.adminAddress);
+  // Which replica of its stage this process is, in every figure it reports: the host's name (a pod's is its own) and the admin port unless told.
+  const replicaName = env.matching('REPLICA', '', /^([A-Za-z0-9][A-Za-z0-9._:-]{0,127})?$/, '1 to 128 letters, digits, ".", "_", ":" or "-", starting with a letter or digit');
   const faults = new FaultSwitches(env.oneOf('FAULT_SWITCHES', ['on', 'off'] as const, 'off') === 'on', {
     slow_sink_ms: env.integer('SINK_DELAY_MS', 0, { min: 0, max: 60_000 }),
     redis_latency_ms: env.integer('REDIS_LATENCY_MS', 0, { min: 0, max: 60_000 }),
@@ -75,7 +78,10 @@ export async function runService(name: string, start: (env: Environment, kit: Se
   let admin: Server | undefined;
   try {
     service = await start(env, kit);
-    if (adminAddress) admin = (await listenAdmin(adminHandler({ pressure, faults, metrics }), adminAddress)).server;
+    const listening = adminAddress ? await listenAdmin(adminHandler({ pressure, faults, metrics }), adminAddress) : undefined;
+    admin = listening?.server;
+    pressure.replica = replicaName || (listening ? `${hostname()}:${listening.address.replace(/^.*:/, '')}` : hostname());
+    metrics.setDefaultLabels({ stage: name, replica: pressure.replica });
   } catch (error) {
     if (error instanceof ConfigError) exitForConfigError(name, error);
     log.error('failed to start', { error: String(error) });

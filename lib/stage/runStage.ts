@@ -89,30 +89,26 @@ export async function runStage(definition: StageDefinition): Promise<RunningStag
 
   /** Batches taken and not yet passed on. */
   let batchesInHand = 0;
-  let takingWaitsFor: 'slot' | 'credit' | 'input' | undefined;
-  /** Flink's clock: waiting for credit is back-pressure; waiting for input with nothing in hand is idleness; the rest is work. */
-  const updateClock = () => {
-    if (takingWaitsFor === 'credit') pressure.clock.enter('backpressured');
-    else if (takingWaitsFor === 'input' && batchesInHand === 0) pressure.clock.enter('idle');
-    else pressure.clock.enter('busy');
-  };
-  const waiting = (on: 'slot' | 'credit' | 'input') => {
-    takingWaitsFor = on;
-    updateClock();
+  pressure.watchBehind(() => batchesInHand > 0 || inbound.queueDepth > 0);
+  // Flink's clock: processing and sending a batch are work; waiting for credit is back-pressure; the rest
+  // (waiting for input, for a slot while batches wait on downstream acknowledgements) is neither.
+  let endCreditWait: (() => void) | undefined;
+  const waiting = (on: 'credit' | 'input') => {
+    if (on === 'credit') endCreditWait ??= pressure.clock.begin('credit');
+    else endCreditWait?.();
+    if (on === 'input') endCreditWait = undefined;
   };
 
   async function take(): Promise<void> {
     while (!stopping.signal.aborted) {
-      waiting('slot');
       await slots.acquire();
       const taken = await takeWithinCredit(inbound, outbound, definition.receiver.maxBatchEvents, stopping.signal, waiting);
-      takingWaitsFor = undefined;
+      waiting('input');
       if (!taken) {
         slots.release();
         continue;
       }
       batchesInHand += 1;
-      updateClock();
       const { delivery, reservation, creditWait } = taken;
       const parent = contextOf(delivery.traceContext);
       // The batch waited for credit here from when it arrived (or the wait began) until the wait ended.
@@ -121,8 +117,9 @@ export async function runStage(definition: StageDefinition): Promise<RunningStag
         link: delivery.link, events: delivery.events.length, creditAvailable: reservation?.events ?? definition.receiver.maxBatchEvents,
         queueDepth: inbound.queueDepth, breakerState: pressure.breakerStates,
       });
+      const endWork = pressure.clock.begin('work');
       const result = process(delivery.events, context, givingUp.signal);
-      result.then(() => span.end(), (error: unknown) => endFailed(span, error));
+      result.then(() => { endWork(); span.end(); }, (error: unknown) => { endWork(); endFailed(span, error); });
       inHand.push({ delivery, reservation, result, context });
     }
     inHand.close();
@@ -136,9 +133,13 @@ export async function runStage(definition: StageDefinition): Promise<RunningStag
         if (delivery.abandoned) continue;
         if (!outbound || events.length === 0) {
           delivery.acknowledge();
-          if (!outbound) pressure.countOut(delivery.events.length);
+          if (!outbound) {
+            pressure.countOut(delivery.events.length);
+            pressure.committed(delivery.events);
+          }
         } else {
-          await sendOnward(outbound, batch, events);
+          await pressure.clock.during('work', () => sendOnward(outbound, batch, events));
+          pressure.passedOn(events);
         }
       } catch (error) {
         if (!(error instanceof LinkResetError)) log.error('batch failed; its link is reset so upstream re-delivers it', { link: delivery.link, error: String(error) });
@@ -147,7 +148,6 @@ export async function runStage(definition: StageDefinition): Promise<RunningStag
         if (reservation) outbound!.release(reservation);
         batchesInHand -= 1;
         slots.release();
-        updateClock();
       }
     }
   }

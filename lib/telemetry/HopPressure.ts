@@ -68,10 +68,17 @@ export interface IntakeFigures extends Partial<DrainFigures> {
 /** One hop's current figures: what GET /v1/pressure reports and what the Prometheus metrics are made of. */
 export interface HopSnapshot {
   name: string;
+  /** The process's stable identity among the replicas of its stage (REPLICA, else host name and admin port). */
+  replica: string;
   up: true;
+  /** Milliseconds per second (over the last few seconds) busy, back-pressured and idle: they add up to about 1000. */
   busy_ms_per_second: number;
   backpressured_ms_per_second: number;
   idle_ms_per_second: number;
+  /** Of the busy time, milliseconds per second during which a call to its dependency (Redis, Postgres) was in progress. */
+  dependency_ms_per_second: number;
+  /** How far behind event time its output is, in ms: null before it passed anything on. */
+  event_time_lag_ms: number | null;
   events_in_per_second: number;
   events_out_per_second: number;
   events_in_total: number;
@@ -82,6 +89,9 @@ export interface HopSnapshot {
   faults: FaultSettings & { enabled: boolean };
   rss_mb: number;
 }
+
+/** What the figures read of an event passed on: its event time, and for a commit its acceptance time. */
+export interface PassedEvent { eventTimeMs?: number | string | { toNumber(): number } | null; acceptedAtMs?: number | string | { toNumber(): number } | null }
 
 /**
  * Everything one process knows of the pressure on its hop: where its time goes
@@ -97,10 +107,18 @@ export class HopPressure {
   #eventsIn = 0;
   #eventsOut = 0;
   #intake: (() => IntakeFigures) | undefined;
+  readonly #whenIntake: Array<() => void> = [];
   readonly #rates: RateWindow;
+  #lastPassed: { eventTimeMs: number; atMs: number } | undefined;
+  #behind: () => boolean = () => false;
+  readonly #passedOnListeners: Array<(events: readonly PassedEvent[]) => void> = [];
+  readonly #committedListeners: Array<(events: readonly PassedEvent[], atMs: number) => void> = [];
+  /** Set once the process knows it (runService: after its admin API is bound). */
+  replica: string;
 
-  constructor(readonly name: string, readonly faults: FaultSwitches) {
-    this.#rates = new RateWindow(() => ({ ...this.clock.totals(), in: this.eventsIn, out: this.eventsOut }));
+  constructor(readonly name: string, readonly faults: FaultSwitches, replica = name) {
+    this.replica = replica;
+    this.#rates = new RateWindow(() => ({ ...this.clock.totals(), dependency: this.clock.dependencyTotal(), in: this.eventsIn, out: this.eventsOut }));
   }
 
   /** Events taken in: from the inbound links when watched, else as counted. */
@@ -122,7 +140,49 @@ export class HopPressure {
   watchOutbound(sender: Outbound): void { this.#outbound.push(sender); }
   watchInbound(inbound: WatchedInbound): void { this.#inbound.push(inbound); }
   watchBreaker(breaker: WatchedBreaker): void { this.#breakers.push(breaker); }
-  watchIntake(read: () => IntakeFigures): void { this.#intake = read; }
+  watchIntake(read: () => IntakeFigures): void {
+    this.#intake = read;
+    for (const call of this.#whenIntake.splice(0)) call();
+  }
+
+  /** Calls `call` once the hop has an intake (at once if it has): only the source's metrics have the intake's families. */
+  whenIntakeWatched(call: () => void): void {
+    if (this.#intake) call();
+    else this.#whenIntake.push(call);
+  }
+
+  /** Whether input waits for the hop (events queued or in hand): while it does, its event-time lag grows with the clock. */
+  watchBehind(behind: () => boolean): void { this.#behind = behind; }
+
+  /** A batch passed on downstream (for the sink: committed): its latest event time is what the lag is measured from. */
+  passedOn(events: readonly PassedEvent[]): void {
+    if (events.length === 0) return;
+    let latest = 0;
+    for (const event of events) latest = Math.max(latest, millis(event.eventTimeMs));
+    if (latest > 0) this.#lastPassed = { eventTimeMs: latest, atMs: Date.now() };
+    for (const listener of this.#passedOnListeners) listener(events);
+  }
+
+  /** A batch the hop committed for good (the sink): passed on, and its accept-to-commit times observed. */
+  committed(events: readonly PassedEvent[]): void {
+    this.passedOn(events);
+    const now = Date.now();
+    for (const listener of this.#committedListeners) listener(events, now);
+  }
+
+  onPassedOn(listener: (events: readonly PassedEvent[]) => void): void { this.#passedOnListeners.push(listener); }
+  onCommitted(listener: (events: readonly PassedEvent[], atMs: number) => void): void { this.#committedListeners.push(listener); }
+
+  /**
+   * Now minus the event time of what it last passed on, while input waits for it; with nothing waiting
+   * it is caught up, and the lag is the one it had when it passed that on (so an idle mesh shows no
+   * growing lag). Undefined before anything was passed on.
+   */
+  eventTimeLagMs(): number | undefined {
+    const last = this.#lastPassed;
+    if (!last) return undefined;
+    return Math.max(0, (this.#behind() ? Date.now() : last.atMs) - last.eventTimeMs);
+  }
 
   /** "postgres:closed": the breakers' states, as a span attribute. */
   get breakerStates(): string {
@@ -140,12 +200,16 @@ export class HopPressure {
       });
     }
     for (const inbound of this.#inbound) links.push(...inbound.figures());
+    const lag = this.eventTimeLagMs();
     return {
       name: this.name,
+      replica: this.replica,
       up: true,
       busy_ms_per_second: round(rates.busy!),
       backpressured_ms_per_second: round(rates.backpressured!),
       idle_ms_per_second: round(rates.idle!),
+      dependency_ms_per_second: round(rates.dependency!),
+      event_time_lag_ms: lag === undefined ? null : round(lag),
       events_in_per_second: round(rates.in!),
       events_out_per_second: round(rates.out!),
       events_in_total: this.eventsIn,
@@ -161,6 +225,12 @@ export class HopPressure {
   stop(): void {
     this.#rates.stop();
   }
+}
+
+function millis(value: PassedEvent['eventTimeMs']): number {
+  if (value === null || value === undefined) return 0;
+  const number = typeof value === 'object' ? value.toNumber() : Number(value);
+  return Number.isFinite(number) ? number : 0;
 }
 
 function round(value: number): number {

@@ -1,16 +1,20 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { HopPressure, HopSnapshot, InboundLinkFigures, OutboundLinkFigures } from './HopPressure.js';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { HopPressure, HopSnapshot, InboundLinkFigures, OutboundLinkFigures, PassedEvent } from './HopPressure.js';
 
 const breakerStateValues = { closed: 0, 'half-open': 1, open: 2 } as const;
+const batchSizeBuckets = [1, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000];
+const acceptToCommitBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
 /**
  * The Prometheus metrics of one hop, read from its HopPressure at scrape time
  * (one snapshot a scrape), with the process's own metrics beside them. Every
- * series carries a `stage` label, so the gateway can merge every hop's into one.
+ * series carries `stage` and `replica` labels, so the gateway can merge every
+ * replica's of every hop into one. A family appears only on the hops that own
+ * it: the intake's on the source, accept-to-commit on the hop that commits.
  */
 export function createMetricsRegistry(pressure: HopPressure): Registry {
   const registry = new Registry();
-  registry.setDefaultLabels({ stage: pressure.name });
+  registry.setDefaultLabels({ stage: pressure.name, replica: pressure.replica });
   collectDefaultMetrics({ register: registry });
   let latest: { at: number; snapshot: HopSnapshot } | undefined;
   const snapshot = () => {
@@ -20,8 +24,8 @@ export function createMetricsRegistry(pressure: HopPressure): Registry {
   const outbound = () => snapshot().links.filter((link): link is OutboundLinkFigures => link.direction === 'out');
   const inbound = () => snapshot().links.filter((link): link is InboundLinkFigures => link.direction === 'in');
 
-  const gauge = (name: string, help: string, labelNames: string[], set: (gauge: Gauge) => void) => new Gauge({
-    name, help, labelNames, registers: [registry],
+  const gauge = (name: string, help: string, labelNames: string[], set: (gauge: Gauge) => void, registers = [registry]) => new Gauge({
+    name, help, labelNames, registers,
     collect() { this.reset(); set(this); },
   });
   const counter = (name: string, help: string, labelNames: string[], set: (counter: Counter) => void) => new Counter({
@@ -29,11 +33,31 @@ export function createMetricsRegistry(pressure: HopPressure): Registry {
     collect() { this.reset(); set(this); },
   });
 
-  gauge('mesh_stage_busy_ms_per_second', 'Milliseconds per second the stage was busy (neither idle nor back-pressured), as Flink defines it', [], (g) => g.set(snapshot().busy_ms_per_second));
-  gauge('mesh_stage_backpressured_ms_per_second', 'Milliseconds per second the stage waited for downstream credit', [], (g) => g.set(snapshot().backpressured_ms_per_second));
-  gauge('mesh_stage_idle_ms_per_second', 'Milliseconds per second the stage waited for input with nothing in hand', [], (g) => g.set(snapshot().idle_ms_per_second));
+  // Counters of seconds, so that rate() over any window gives Flink's busy, back-pressured and idle time per second.
+  counter('mesh_stage_busy_seconds_total', 'Seconds the stage was busy doing its own work (a call to its own dependency included)', [], (c) => c.inc(pressure.clock.totals().busy / 1_000));
+  counter('mesh_stage_backpressured_seconds_total', 'Seconds the stage waited for downstream credit with none of its own work in progress', [], (c) => c.inc(pressure.clock.totals().backpressured / 1_000));
+  counter('mesh_stage_idle_seconds_total', 'Seconds the stage waited for input with nothing in hand (or only for acknowledgements, with credit left)', [], (c) => c.inc(pressure.clock.totals().idle / 1_000));
+  counter('mesh_stage_dependency_seconds_total', 'Seconds during which a call of the stage to its dependency (Redis, Postgres) was in progress: a part of its busy time', [], (c) => c.inc(pressure.clock.dependencyTotal() / 1_000));
   counter('mesh_stage_events_in_total', 'Events the stage took in', [], (c) => c.inc(snapshot().events_in_total));
   counter('mesh_stage_events_out_total', 'Events the stage passed on (for the sink: committed)', [], (c) => c.inc(snapshot().events_out_total));
+
+  const batchSizes = new Histogram({ name: 'mesh_stage_batch_events', help: 'Events in each batch the stage passed on (for the sink: committed)', buckets: batchSizeBuckets, registers: [registry] });
+  pressure.onPassedOn((events) => batchSizes.observe(events.length));
+  const lag = gauge('mesh_stage_event_time_lag_seconds', 'Now minus the event time of what the stage last passed on (for the sink: committed), while input waits for it; else that lag when it passed it on', [], (g) => {
+    const lagMs = pressure.eventTimeLagMs();
+    if (lagMs !== undefined) g.set(lagMs / 1_000);
+  }, []);
+  pressure.onPassedOn(function registerLag() {
+    if (!registry.getSingleMetric('mesh_stage_event_time_lag_seconds')) registry.registerMetric(lag);
+  });
+  const acceptToCommit = new Histogram({ name: 'mesh_sink_accept_to_commit_seconds', help: 'From the intake taking an event (the 202 at the edge) to the sink committing it', buckets: acceptToCommitBuckets, registers: [] });
+  pressure.onCommitted((events: readonly PassedEvent[], atMs: number) => {
+    if (!registry.getSingleMetric('mesh_sink_accept_to_commit_seconds')) registry.registerMetric(acceptToCommit);
+    for (const event of events) {
+      const acceptedAtMs = Number(event.acceptedAtMs ?? 0);
+      if (acceptedAtMs > 0) acceptToCommit.observe(Math.max(0, atMs - acceptedAtMs) / 1_000);
+    }
+  });
 
   gauge('mesh_link_credit_available', 'Credit the receiver has granted and the sender not yet used, in events', ['link'], (g) => {
     for (const link of outbound()) g.set({ link: link.link }, link.credit_available);
@@ -70,12 +94,15 @@ export function createMetricsRegistry(pressure: HopPressure): Registry {
     for (const breaker of snapshot().breakers) c.inc({ dependency: breaker.dependency }, breaker.failures_total);
   });
 
-  gauge('mesh_intake_length', 'Entries in the intake', [], (g) => { const intake = snapshot().intake; if (intake) g.set(intake.length); });
-  gauge('mesh_intake_capacity', 'The intake bound', [], (g) => { const intake = snapshot().intake; if (intake) g.set(intake.capacity); });
-  gauge('mesh_intake_lag', 'Entries in the intake not yet read by a source', [], (g) => { const intake = snapshot().intake; if (intake) g.set(intake.lag); });
-  gauge('mesh_intake_pending', 'Entries read and on their way, not yet acknowledged end to end', [], (g) => { const intake = snapshot().intake; if (intake) g.set(intake.pending); });
-  gauge('mesh_intake_window', 'What the intake may hold now: its bound, or less when sized by time', [], (g) => { const intake = snapshot().intake; if (intake?.window !== undefined) g.set(intake.window); });
-  gauge('mesh_intake_drain_events_per_second', 'How fast the mesh removes acknowledged entries from the intake', [], (g) => { const intake = snapshot().intake; if (intake?.drain_per_second != null) g.set(intake.drain_per_second); });
-  gauge('mesh_intake_estimated_drain_seconds', 'How long what the intake holds takes to drain at that rate', [], (g) => { const intake = snapshot().intake; if (intake?.estimated_drain_ms != null) g.set(intake.estimated_drain_ms / 1_000); });
+  pressure.whenIntakeWatched(() => {
+    const intake = () => snapshot().intake!;
+    gauge('mesh_intake_length', 'Entries in the intake', [], (g) => g.set(intake().length));
+    gauge('mesh_intake_capacity', 'The intake bound', [], (g) => g.set(intake().capacity));
+    gauge('mesh_intake_lag', 'Entries in the intake not yet read by a source', [], (g) => g.set(intake().lag));
+    gauge('mesh_intake_pending', 'Entries read and on their way, not yet acknowledged end to end', [], (g) => g.set(intake().pending));
+    gauge('mesh_intake_window', 'What the intake may hold now: its bound, or less when sized by time', [], (g) => { const { window } = intake(); if (window !== undefined) g.set(window); });
+    gauge('mesh_intake_drain_events_per_second', 'How fast the mesh removes acknowledged entries from the intake', [], (g) => { const { drain_per_second: rate } = intake(); if (rate != null) g.set(rate); });
+    gauge('mesh_intake_estimated_drain_seconds', 'How long what the intake holds takes to drain at that rate', [], (g) => { const { estimated_drain_ms: ms } = intake(); if (ms != null) g.set(ms / 1_000); });
+  });
   return registry;
 }

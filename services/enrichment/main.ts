@@ -24,7 +24,7 @@ await runService('enrichment', async (env, kit) => {
     name: 'enrichment',
     downstream: { target: joinAddress, link: 'enrichment->join' },
     async process(events, trace, signal) {
-      const found = await profiles.lookup(events.map((event) => event.userId), { trace, signal });
+      const found = await kit.pressure.clock.during('dependency', () => profiles.lookup(events.map((event) => event.userId), { trace, signal }));
       return events.map((event) => {
         const profile = found.get(event.userId)!;
         if (profile instanceof InvalidProfile) return { ...event, deadLetter: { stage: 'enrichment', reason: `${profile.reason} (user ${event.userId})` } };

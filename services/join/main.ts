@@ -25,7 +25,7 @@ await runService('join', async (env, kit) => {
     name: 'join',
     downstream: { target: sinkAddress, link: 'join->sink' },
     async process(events, trace, signal) {
-      const products = await catalog.lookup(events.map((event) => event.itemId), { trace, signal });
+      const products = await kit.pressure.clock.during('dependency', () => catalog.lookup(events.map((event) => event.itemId), { trace, signal }));
       return events.map((event) => ({ ...event, product: products.get(event.itemId)! }));
     },
   });

@@ -21,7 +21,7 @@ await runService('sink', async (env, kit) => {
     name: 'sink',
     async process(events, trace, signal) {
       await kit.faults.slowSink();
-      await breaker.hold('INSERT events', () => commitEvents(pool, events), { trace, signal });
+      await kit.pressure.clock.during('dependency', () => breaker.hold('INSERT events', () => commitEvents(pool, events), { trace, signal }));
       return [];
     },
   });

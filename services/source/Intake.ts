@@ -1,4 +1,5 @@
 import type { Breaker } from '../../lib/breaker.js';
+import type { StageClock } from '../../lib/telemetry/StageClock.js';
 import type { Event, Event__Output } from '../../lib/contract/loadContract.js';
 import { ConsumerGroup, type StreamEntry } from '../../lib/storage/ConsumerGroup.js';
 import { runPipeline, type Redis } from '../../lib/storage/redis.js';
@@ -27,6 +28,8 @@ export class Intake {
     readonly key: string,
     readonly group: string,
     readonly consumer: string,
+    /** Where the writes and removals count as the source's work (a call to its own dependency). */
+    private readonly clock?: StageClock,
   ) {
     this.#consumerGroup = new ConsumerGroup(redis, blockingRedis, breaker, key, group, consumer);
   }
@@ -50,6 +53,7 @@ export class Intake {
   /** Appends `events`, each keeping `traceContext` (sampled batches only: see carrierOf) for the read that continues its trace. */
   async append(events: Event[], traceContext: Record<string, string> = {}, batchTrace?: Context): Promise<void> {
     const trace = traceContext.traceparent ? JSON.stringify(traceContext) : undefined;
+    const endCall = this.clock?.begin('dependency');
     await this.breaker.hold('XADD', async () => {
       const pipeline = this.redis.pipeline();
       for (const event of events) {
@@ -57,7 +61,7 @@ export class Intake {
         else pipeline.xadd(this.key, '*', 'e', JSON.stringify(event));
       }
       await runPipeline(pipeline);
-    }, { trace: batchTrace });
+    }, { trace: batchTrace }).finally(endCall);
   }
 
   #uncertainReads = 0;
@@ -105,7 +109,8 @@ export class Intake {
 
   /** Acknowledged end to end: gone from the group and from the stream. */
   remove(ids: string[]): Promise<void> {
-    return this.#consumerGroup.remove(ids);
+    const endCall = this.clock?.begin('dependency');
+    return this.#consumerGroup.remove(ids).finally(endCall);
   }
 }
 

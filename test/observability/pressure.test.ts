@@ -8,10 +8,8 @@ import { stageNames } from '../../lib/service/stages.js';
 import { startMeshUnderTest } from '../helpers/meshHarness.js';
 import { sustainedLoad } from '../helpers/sustainedLoad.js';
 
-const metricNames = [
-  'mesh_stage_busy_ms_per_second', 'mesh_stage_backpressured_ms_per_second', 'mesh_stage_idle_ms_per_second',
-  'mesh_link_credit_available', 'mesh_link_in_flight_events', 'mesh_link_queue_depth', 'mesh_breaker_state',
-];
+const gaugeNames = ['mesh_link_credit_available', 'mesh_link_in_flight_events', 'mesh_link_queue_depth', 'mesh_breaker_state'];
+const counterNames = ['mesh_stage_busy_seconds_total', 'mesh_stage_backpressured_seconds_total', 'mesh_stage_idle_seconds_total'];
 
 async function pressure(gatewayUrl: string): Promise<MeshPressureReport> {
   const response = await fetch(`${gatewayUrl}/v1/pressure`);
@@ -31,17 +29,18 @@ test('every hop reports Flink-style time, link, breaker and intake figures as Pr
   t.after(() => run.dispose());
   for (const stage of stageNames) {
     const text = await (await fetch(`http://${run.mesh.adminAddress(stage)}/metrics`)).text();
-    assert.match(text, new RegExp(`^mesh_stage_busy_ms_per_second\\{stage="${stage}"\\} `, 'm'));
+    assert.match(text, new RegExp(`^mesh_stage_busy_seconds_total\\{stage="${stage}",replica="[^"]+"\\} `, 'm'));
     assert.match(text, /^process_resident_memory_bytes\{/m);
   }
   const merged = await (await fetch(`${run.mesh.gatewayUrl}/metrics`)).text();
-  for (const name of metricNames) assert.match(merged, new RegExp(`^# TYPE ${name} gauge$`, 'm'), name);
-  for (const stage of ['gateway', ...stageNames]) assert.match(merged, new RegExp(`^mesh_stage_idle_ms_per_second\\{stage="${stage}"\\} `, 'm'), stage);
-  assert.match(merged, /^mesh_link_credit_available\{link="join->sink",stage="join"\} \d+/m);
-  assert.match(merged, /^mesh_link_queue_depth\{link="enrichment->join",sender="enrichment",stage="join"\} \d+/m);
-  assert.match(merged, /^mesh_breaker_state\{dependency="postgres",stage="sink"\} 0$/m);
-  assert.match(merged, /^mesh_intake_length\{stage="source"\} \d+/m);
-  assert.match(merged, /^mesh_intake_lag\{stage="source"\} \d+/m);
+  for (const name of gaugeNames) assert.match(merged, new RegExp(`^# TYPE ${name} gauge$`, 'm'), name);
+  for (const name of counterNames) assert.match(merged, new RegExp(`^# TYPE ${name} counter$`, 'm'), name);
+  for (const stage of ['gateway', ...stageNames]) assert.match(merged, new RegExp(`^mesh_stage_idle_seconds_total\\{stage="${stage}",replica="[^"]+"\\} `, 'm'), stage);
+  assert.match(merged, /^mesh_link_credit_available\{link="join->sink",stage="join",replica="[^"]+"\} \d+/m);
+  assert.match(merged, /^mesh_link_queue_depth\{link="enrichment->join",sender="enrichment",stage="join",replica="[^"]+"\} \d+/m);
+  assert.match(merged, /^mesh_breaker_state\{dependency="postgres",stage="sink",replica="[^"]+"\} 0$/m);
+  assert.match(merged, /^mesh_intake_length\{stage="source",replica="[^"]+"\} \d+/m);
+  assert.match(merged, /^mesh_intake_lag\{stage="source",replica="[^"]+"\} \d+/m);
   // Each metric family appears once, however many hops report it.
   const families = merged.split('\n').filter((line) => line.startsWith('# TYPE '));
   assert.equal(new Set(families).size, families.length);

@@ -7,10 +7,10 @@ import { RateWindow } from '../../lib/telemetry/RateWindow.js';
 test('the stage clock puts every millisecond in exactly one of busy, back-pressured and idle', async () => {
   const clock = new StageClock();
   await sleep(60);
-  clock.enter('busy');
+  const endWork = clock.begin('work');
   await sleep(60);
-  clock.enter('backpressured');
-  clock.enter('backpressured');
+  endWork();
+  const endCreditWait = clock.begin('credit');
   await sleep(60);
   const totals = clock.totals();
   const started = totals.idle + totals.busy + totals.backpressured;
@@ -21,6 +21,38 @@ test('the stage clock puts every millisecond in exactly one of busy, back-pressu
   assert.ok(later.backpressured - totals.backpressured >= 25);
   assert.equal(later.busy, totals.busy);
   assert.ok(later.idle + later.busy + later.backpressured > started);
+  endCreditWait();
+  endCreditWait();
+  assert.equal(clock.state, 'idle', 'ending an activity twice ends it once');
+});
+
+test('a hop with several things in hand is busy while any work is in progress, else back-pressured while anything waits for credit', async () => {
+  const clock = new StageClock();
+  const endCreditWait = clock.begin('credit');
+  assert.equal(clock.state, 'backpressured');
+  const endFirst = clock.begin('work');
+  const endSecond = clock.begin('work');
+  assert.equal(clock.state, 'busy', 'work in progress outweighs a wait for credit');
+  endFirst();
+  assert.equal(clock.state, 'busy', 'one batch still in work');
+  endSecond();
+  assert.equal(clock.state, 'backpressured');
+  endCreditWait();
+  assert.equal(clock.state, 'idle');
+});
+
+test('a call to the dependency is busy time, and is counted apart as the part of it spent waiting on the dependency', async () => {
+  const clock = new StageClock();
+  await clock.during('dependency', () => sleep(60));
+  assert.equal(clock.state, 'idle');
+  const endWork = clock.begin('work');
+  await sleep(60);
+  endWork();
+  const totals = clock.totals();
+  assert.ok(totals.busy >= 115, `busy ${totals.busy} ms`);
+  assert.ok(clock.dependencyTotal() >= 55 && clock.dependencyTotal() < 100, `dependency ${clock.dependencyTotal()} ms`);
+  await assert.rejects(clock.during('dependency', () => Promise.reject(new Error('refused'))), /refused/);
+  assert.equal(clock.state, 'idle', 'a failed call ends its activity');
 });
 
 test('a rate window reports per-second rates of cumulative figures from its oldest sample', async () => {
