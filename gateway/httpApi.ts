@@ -147,7 +147,9 @@ async function ingest(request: IncomingMessage, response: ServerResponse, option
     bucket?.refund(parsed.events.length);
     if (error instanceof NoCreditError) {
       response.setHeader('Retry-After', String(error.retryAfterSeconds));
-      reply(response, 429, { error: 'the mesh is at capacity; retry after the given seconds' });
+      // Which hop holds the mesh back, and why: what an operator (or an autoscaler) acts on.
+      const bottleneck = await options.pressure.bottleneck();
+      reply(response, 429, { error: 'the mesh is at capacity; retry after the given seconds', bottleneck });
     } else if (error instanceof LargerThanCapacityError) {
       reply(response, 413, { error: error.message });
     } else if (error instanceof IntakeUnavailableError) {

@@ -27,7 +27,7 @@ await runService('gateway', async (env, kit) => {
     maxEvents: env.integer('MAX_EVENTS_PER_REQUEST', 1000, { min: 1, max: 100_000 }),
     maxFieldBytes: env.integer('MAX_FIELD_BYTES', 128, { min: 1, max: maxFieldBytes }),
   };
-  const admins = Object.fromEntries(stageNames.map((stage) => [stage, env.address(`${stage.toUpperCase()}_ADMIN_ADDR`, defaultAdminAddress(stage))])) as Record<StageName, string>;
+  const admins = Object.fromEntries(stageNames.map((stage) => [stage, env.addresses(`${stage.toUpperCase()}_ADMIN_ADDR`, defaultAdminAddress(stage))])) as Record<StageName, string>;
   const pressureIntervalMs = env.integer('PRESSURE_INTERVAL_MS', 1_000, { min: 100, max: 60_000 });
   const maxPressureStreams = env.integer('MAX_PRESSURE_STREAMS', 32, { min: 1, max: 10_000 });
   const databaseBreaker = kit.breaker('postgres', isPermanentPostgresError);

@@ -43,7 +43,39 @@ test('the gateway reads hops\' admin APIs defensively: a wrong report is shown d
   assert.equal(hops.get('join')?.up, false, 'a 5 MB report is not read');
   assert.match((hops.get('join') as { error: string }).error, /larger than/);
 
+  assert.equal((await mesh.report()).bottleneck, null, 'nothing is back-pressured');
+
   const text = await mesh.metricsText();
   assert.match(text, /mesh_stage_events_in_total\{[^}]*stage="sink"/, "the sink's figures are merged");
   assert.match(text, /stage="gateway"/, "and the gateway's own");
+});
+
+test('the gateway reads every replica of a stage, listed or behind a name that resolves to several, and names each by its replica', async (t) => {
+  const own = new HopPressure('gateway', new FaultSwitches(false));
+  t.after(() => own.stop());
+  const registry = createMetricsRegistry(own);
+  const report = (name: string, replica?: string) => JSON.stringify({ name, up: true, ...(replica ? { replica } : {}), busy_ms_per_second: 0, backpressured_ms_per_second: 0, idle_ms_per_second: 1000 });
+  const sources = [await startAdmin({ '/v1/pressure': report('source', 'source-a') }), await startAdmin({ '/v1/pressure': report('source', 'source-b') })];
+  const enrichment = await startAdmin({ '/v1/pressure': report('enrichment') });
+  const join = await startAdmin({ '/v1/pressure': report('join', 'join-1') });
+  const sink = await startAdmin({ '/v1/pressure': report('sink', 'sink-1') });
+  const servers = [...sources, enrichment, join, sink];
+  t.after(() => { for (const admin of servers) admin.server.close(); });
+  const port = (address: string) => address.split(':')[1];
+  // Two loopback addresses behind one name, as a headless Service has one per pod; the second has no admin API.
+  const resolveName = async (host: string) => (host === 'join-replicas' ? ['127.0.0.1', '127.0.0.2'] : Promise.reject(new Error(`no such host ${host}`)));
+  const mesh = new MeshPressure(own, registry, new EdgeTraffic(registry, own), own.faults, {
+    source: `${sources[0]!.address},${sources[1]!.address}`, enrichment: enrichment.address, join: `join-replicas:${port(join.address)}`, sink: `${sink.address},nowhere:1`,
+  }, resolveName);
+  const hops = (await mesh.report()).hops.map((hop) => ({ name: hop.name, replica: hop.replica, up: hop.up }));
+  assert.deepEqual(hops, [
+    { name: 'gateway', replica: 'gateway', up: true },
+    { name: 'source', replica: 'source-a', up: true },
+    { name: 'source', replica: 'source-b', up: true },
+    { name: 'enrichment', replica: enrichment.address, up: true },
+    { name: 'join', replica: 'join-1', up: true },
+    { name: 'join', replica: `127.0.0.2:${port(join.address)}`, up: false },
+    { name: 'sink', replica: 'sink-1', up: true },
+    { name: 'sink', replica: 'nowhere:1', up: false },
+  ]);
 });

@@ -84,7 +84,8 @@ export class Mesh {
       for (let replica = 1; replica < (options.replicas?.[name] ?? 1); replica += 1) replicaPorts[name].push({ port: await freePort(), adminPort: await freePort() });
     }
     const address = (name: ServiceName) => name === 'gateway' ? `127.0.0.1:${ports[name]}` : replicaPorts[name].map(({ port }) => `127.0.0.1:${port}`).join(',');
-    const adminAddress = (name: StageName) => `127.0.0.1:${adminPorts[name]}`;
+    // The gateway reads every replica's admin API.
+    const adminAddress = (name: StageName) => replicaPorts[name].map(({ adminPort }) => `127.0.0.1:${adminPort}`).join(',');
     const common: Record<string, string> = {
       ...(process.env as Record<string, string>),
       DATABASE_URL: options.databaseUrl,
