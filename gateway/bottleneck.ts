@@ -30,18 +30,21 @@ export function isBackpressured(hop: HopReport): boolean {
 /**
  * Flink's rule: the bottleneck is the first hop downstream of the back-pressured
  * ones that is itself not back-pressured (a stage is back-pressured if any of its
- * replicas is). Within that stage, the replica to blame is one that is down, else
- * one whose breaker is open, else the busiest. Null while nothing is back-pressured.
+ * replicas is). Pressure comes from downstream, so it is taken past the last
+ * back-pressured stage: a hop in the middle of the chain whose share dips just
+ * under the threshold is not blamed for what a hop further down does. Within that
+ * stage, the replica to blame is one that is down, else one whose breaker is open,
+ * else the busiest. Null while nothing is back-pressured.
  * `chain`: the stages in the order events flow through them.
  */
 export function findBottleneck(hops: readonly HopReport[], chain: readonly string[]): Bottleneck | null {
   const replicasOf = (stage: string) => hops.filter((hop) => hop.name === stage);
-  const first = chain.findIndex((stage) => replicasOf(stage).some(isBackpressured));
-  if (first < 0) return null;
-  for (let index = first + 1; index < chain.length; index += 1) {
+  let last = -1;
+  chain.forEach((stage, index) => { if (replicasOf(stage).some(isBackpressured)) last = index; });
+  if (last < 0) return null;
+  for (let index = last + 1; index < chain.length; index += 1) {
     const replicas = replicasOf(chain[index]!);
-    if (replicas.length === 0 || replicas.some(isBackpressured)) continue;
-    return blame(chain[index]!, replicas, index === chain.length - 1);
+    if (replicas.length > 0) return blame(chain[index]!, replicas, index === chain.length - 1);
   }
   return null;
 }

@@ -48,15 +48,30 @@ $('#api-key-form').addEventListener('submit', (event) => {
   refreshHotItems();
 });
 
-// ---- hops ----
+// ---- hops: a column per stage, a card per replica ----
 
-const hopBoxes = Object.fromEntries(HOPS.map((name) => {
-  const box = $('#hop-template').content.firstElementChild.cloneNode(true);
-  box.dataset.hop = name;
-  $('.hop-name', box).textContent = name;
-  $('#hops').append(box);
-  return [name, box];
+const stageColumns = Object.fromEntries(HOPS.map((name) => {
+  const column = $('#stage-template').content.firstElementChild.cloneNode(true);
+  column.dataset.stage = name;
+  $('.stage-name', column).textContent = name;
+  $('#hops').append(column);
+  return [name, column];
 }));
+const hopCards = new Map(); // "<stage> <replica>" → card
+
+function cardOf(hop) {
+  const key = `${hop.name} ${hop.replica}`;
+  let card = hopCards.get(key);
+  if (!card) {
+    card = $('#hop-template').content.firstElementChild.cloneNode(true);
+    card.dataset.hop = hop.name;
+    card.dataset.replica = hop.replica ?? '';
+    $('.hop-name', card).textContent = hop.name;
+    $('.replica', card).textContent = hop.replica ?? '';
+    hopCards.set(key, card);
+  }
+  return card;
+}
 
 function pressureOf(hop) {
   if (!hop.up) return 'down';
@@ -64,13 +79,56 @@ function pressureOf(hop) {
   return waiting < 200 ? 'flowing' : waiting < 600 ? 'strained' : 'backpressured';
 }
 
-function renderHop(hop) {
-  const box = hopBoxes[hop.name];
-  if (!box) return;
-  const pressure = pressureOf(hop);
-  box.dataset.pressure = pressure;
-  $('.pressure-label', box).textContent = pressure === 'backpressured' ? 'back-pressured' : pressure;
-  $('.details', box).replaceChildren(...(hop.up ? hopDetails(hop) : [el('p', { class: 'error' }, hop.error ?? 'not answering')]));
+function renderHops(pressure) {
+  const seen = new Set();
+  const byStage = new Map(HOPS.map((name) => [name, []]));
+  for (const hop of pressure.hops) {
+    if (!byStage.has(hop.name)) continue;
+    const card = cardOf(hop);
+    seen.add(card);
+    const state = pressureOf(hop);
+    card.dataset.pressure = state;
+    const bottleneck = pressure.bottleneck;
+    card.dataset.bottleneck = String(Boolean(bottleneck && bottleneck.stage === hop.name && bottleneck.replica === hop.replica));
+    $('.pressure-label', card).textContent = state === 'backpressured' ? 'back-pressured' : state;
+    $('.details', card).replaceChildren(...(hop.up ? hopDetails(hop) : [el('p', { class: 'error' }, hop.error ?? 'not answering')]));
+    byStage.get(hop.name).push(card);
+  }
+  for (const [name, cards] of byStage) {
+    $('.replicas', stageColumns[name]).replaceChildren(...cards);
+    $('.replica-count', stageColumns[name]).textContent = cards.length > 1 ? `${cards.length} replicas` : '';
+  }
+  for (const [key, card] of hopCards) if (!seen.has(card)) hopCards.delete(key);
+  renderBottleneck(pressure.bottleneck);
+}
+
+const REASONS = {
+  down: 'it does not answer',
+  'breaker-open': 'its breaker is open',
+  'commit-slow': 'committing is slow',
+  'dependency-slow': 'its dependency is slow',
+  busy: 'busy with its own work',
+};
+
+function renderBottleneck(bottleneck) {
+  const banner = $('#bottleneck');
+  banner.dataset.stage = bottleneck?.stage ?? '';
+  banner.dataset.reason = bottleneck?.reason ?? '';
+  if (!bottleneck) {
+    banner.replaceChildren('no bottleneck: nothing is back-pressured');
+    return;
+  }
+  banner.replaceChildren('bottleneck: ', el('strong', {}, bottleneck.stage), ` (replica ${bottleneck.replica}) — ${REASONS[bottleneck.reason] ?? bottleneck.reason}`);
+}
+
+function milliseconds(ms) {
+  if (typeof ms !== 'number' || !Number.isFinite(ms)) return '–';
+  return ms >= 10_000 ? `${format(ms / 1000)} s` : `${format(ms)} ms`;
+}
+
+/** A queue's window, the rate its consumer drains it and how long what it holds takes to drain. */
+function drainText({ window, drain_per_second: rate, estimated_drain_ms: estimate }) {
+  return `window ${format(window)} · ${format(rate)}/s · ${milliseconds(estimate)}`;
 }
 
 function hopDetails(hop) {
@@ -85,10 +143,17 @@ function hopDetails(hop) {
   const rows = [
     ['busy / bp / idle', `${time.map(([, ms]) => format(ms)).join(' / ')} ms`],
     ['events in / out', `${format(hop.events_in_per_second)} / ${format(hop.events_out_per_second)} /s`],
+    ['event-time lag', el('span', { class: 'event-lag', title: 'now minus the event time of what it last passed on' }, milliseconds(hop.event_time_lag_ms))],
   ];
+  if (typeof hop.dependency_ms_per_second === 'number' && hop.dependency_ms_per_second > 0) rows.push(['on its dependency', `${format(hop.dependency_ms_per_second)} ms/s`]);
   if (hop.intake) {
     const { length, capacity, lag, pending } = hop.intake;
     rows.push(['intake', el('span', { class: 'intake', title: `lag ${format(lag)} · read, not yet acknowledged ${format(pending)}` }, `${format(length)} / ${format(capacity)}`)]);
+    rows.push(['intake drain', el('span', { class: 'drain', 'data-queue': 'intake' }, drainText(hop.intake))]);
+  }
+  for (const link of hop.links ?? []) {
+    if (link.direction !== 'in' || link.window === undefined) continue;
+    rows.push([`${link.link} in`, el('span', { class: 'drain', 'data-queue': link.link }, drainText(link))]);
   }
   for (const breaker of hop.breakers ?? []) {
     rows.push([breaker.dependency, el('span', { class: 'breaker', 'data-state': breaker.state, title: `${format(breaker.failures_total)} failures` }, breaker.state)]);
@@ -131,14 +196,21 @@ function linkTotals(hop) {
   };
 }
 
+/** A stage's link totals, over all its replicas. */
+function stageTotals(replicas) {
+  const totals = replicas.map(linkTotals);
+  const sum = (field) => (totals.some((total) => total[field] != null) ? totals.reduce((all, total) => all + (total[field] ?? 0), 0) : null);
+  return { credit: sum('credit'), queue: sum('queue'), capacity: sum('capacity') };
+}
+
 function record(pressure) {
   const t = Date.parse(pressure.at) || Date.now();
   history.push({
     t,
-    throughput: pressure.hops.find((hop) => hop.name === 'sink')?.events_in_per_second ?? null,
+    throughput: pressure.hops.filter((hop) => hop.name === 'sink' && hop.up).reduce((sum, hop) => (sum ?? 0) + (hop.events_in_per_second ?? 0), null),
     rejected: pressure.edge?.requests_429_per_second ?? null,
     requests: pressure.edge?.requests_per_second ?? null,
-    hops: Object.fromEntries(pressure.hops.map((hop) => [hop.name, linkTotals(hop)])),
+    hops: Object.fromEntries(HOPS.map((name) => [name, stageTotals(pressure.hops.filter((hop) => hop.name === name))])),
   });
   while (history.length > MAX_POINTS || history[0].t < t - WINDOW_MS) history.shift();
 }
@@ -288,7 +360,7 @@ async function refreshHotItems() {
 // ---- the pressure stream ----
 
 function onPressure(pressure) {
-  for (const hop of pressure.hops) renderHop(hop);
+  renderHops(pressure);
   syncFaults(pressure.faults);
   record(pressure);
   drawCharts();

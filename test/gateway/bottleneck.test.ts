@@ -42,3 +42,8 @@ test('among replicas: one down is blamed first, then one whose breaker is open, 
   // Source-b is not back-pressured, but source-a is: the stage is, and the bottleneck lies further down.
   assert.equal(findBottleneck([...base, hop('enrichment', 900, 0), hop('join', 10, 0), hop('sink', 10, 0)], chain)?.stage, 'enrichment');
 });
+
+test('a hop in the middle whose back-pressure dips under the threshold is not blamed for a bottleneck further down', () => {
+  const hops = [hop('gateway', 10, 700), hop('source', 100, 450), hop('enrichment', 40, 900), hop('join', 30, 920), hop('sink', 950, 0)];
+  assert.deepEqual(findBottleneck(hops, chain), { stage: 'sink', replica: 'sink-1', reason: 'commit-slow' });
+});

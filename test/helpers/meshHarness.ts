@@ -23,7 +23,7 @@ export interface MeshUnderTest {
  * A whole mesh of real processes for one test, on a database and a Redis key
  * prefix of its own, seeded with `users` profiles and `products` products.
  */
-export async function startMeshUnderTest(options: { users?: number; products?: number } & Partial<Pick<MeshOptions, 'env' | 'serviceEnv' | 'replace' | 'replicas' | 'replicaEnv' | 'onLine'>> = {}): Promise<MeshUnderTest> {
+export async function startMeshUnderTest(options: { users?: number; products?: number } & Partial<Pick<MeshOptions, 'env' | 'serviceEnv' | 'replace' | 'replicas' | 'replicaEnv' | 'adminPorts' | 'onLine'>> = {}): Promise<MeshUnderTest> {
   const database = await freshDatabase();
   const pool = database.pool();
   const keyPrefix = `mesh-test-${randomBytes(5).toString('hex')}:`;
@@ -51,6 +51,7 @@ export async function startMeshUnderTest(options: { users?: number; products?: n
       replace: options.replace,
       replicas: options.replicas,
       replicaEnv: options.replicaEnv,
+      adminPorts: options.adminPorts,
       onLine: (service, line) => {
         recent.record(service, line);
         options.onLine?.(service, line);
