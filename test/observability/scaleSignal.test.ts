@@ -1,0 +1,104 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { StageName } from '../../lib/service/stages.js';
+import type { PrometheusServer } from '../../tools/prometheus/PrometheusServer.js';
+import { startMeshPrometheus } from '../../tools/prometheus/meshPrometheus.js';
+import { startMeshUnderTest, type MeshUnderTest } from '../helpers/meshHarness.js';
+import { sustainedLoad } from '../helpers/sustainedLoad.js';
+
+// Enrichment made the bottleneck: one Redis call at a time, each 100 ms slow, on batches of 100
+// (about 1,000 events/s a replica, far below what the other hops carry on this machine).
+const redisLatencyMs = 100;
+const meshEnv = { FAULT_SWITCHES: 'on', MAX_BATCH_EVENTS: '100', INTAKE_MAX_LENGTH: '2000' };
+// The shipped rules, scraped and evaluated every second over 10 s windows instead of 1 m, so that
+// each phase settles in seconds; nothing else about them changes.
+const prometheusOptions = { interval: '1s', ruleRange: '10s' };
+
+interface Phase { run: MeshUnderTest; prometheus: PrometheusServer }
+
+async function startPhase(enrichmentReplicas: number): Promise<Phase> {
+  const run = await startMeshUnderTest({ env: meshEnv, serviceEnv: { enrichment: { STAGE_CONCURRENCY: '1' } }, replicas: { enrichment: enrichmentReplicas } });
+  try {
+    for (const { adminPort } of run.mesh.replicas.enrichment) {
+      const response = await fetch(`http://127.0.0.1:${adminPort}/v1/faults`, { method: 'PUT', body: JSON.stringify({ redis_latency_ms: redisLatencyMs }), headers: { 'content-type': 'application/json' } });
+      assert.equal(response.status, 200);
+    }
+    return { run, prometheus: await startMeshPrometheus(run.mesh, prometheusOptions) };
+  } catch (error) {
+    await run.dispose();
+    throw error;
+  }
+}
+
+async function byStage(prometheus: PrometheusServer, expression: string): Promise<Partial<Record<StageName | 'gateway', number>>> {
+  return Object.fromEntries((await prometheus.query(expression)).map((sample) => [sample.labels.stage, sample.value]));
+}
+
+async function waitFor<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await read();
+  while (!done(value)) {
+    if (Date.now() > deadline) assert.fail(`${what} within ${timeoutMs} ms; last: ${JSON.stringify(value)}`);
+    await sleep(500);
+    value = await read();
+  }
+  return value;
+}
+
+const committedPerSecond = async (prometheus: PrometheusServer) => (await byStage(prometheus, 'stage:mesh_stage_events_out:rate1m{stage="sink"}')).sink ?? 0;
+
+test('with enrichment the bottleneck, the scale signal asks for more enrichment replicas and no more of any other stage; run with them the mesh commits 1.6 times as much, and with the load gone it asks for fewer', { timeout: 150_000 }, async (t) => {
+  const phases: Phase[] = [];
+  let load: ReturnType<typeof sustainedLoad> | undefined;
+  t.after(async () => {
+    await load?.stop();
+    for (const { run, prometheus } of phases) {
+      await prometheus.stop();
+      await run.dispose();
+    }
+  });
+
+  // One enrichment replica, the mesh saturated.
+  const one = await startPhase(1);
+  phases.push(one);
+  const targets = await waitFor('every service scraped', () => one.prometheus.targets(), (all) => all.length === 5 && all.every((target) => target.health === 'up'), 10_000);
+  assert.deepEqual(targets.map((target) => target.job).sort(), ['enrichment', 'gateway', 'join', 'sink', 'source']);
+  load = sustainedLoad(one.run.mesh.gatewayUrl, `scale-${randomBytes(4).toString('hex')}`, { clients: 6, batch: 100 });
+  await waitFor('enrichment named the bottleneck and busy over a whole window', () => byStage(one.prometheus, 'stage:mesh_stage_busy:ratio_avg_rate1m'), (busy) => (busy.enrichment ?? 0) > 0.9, 30_000);
+  const bottleneck = await byStage(one.prometheus, 'stage:mesh_stage_bottleneck:bool == 1');
+  assert.deepEqual(Object.keys(bottleneck), ['enrichment']);
+  const asked: Array<Partial<Record<string, number>>> = [];
+  for (let sample = 0; sample < 3; sample += 1) {
+    asked.push(await byStage(one.prometheus, 'stage:mesh_stage_desired_replicas:count'));
+    await sleep(1_000);
+  }
+  for (const desired of asked) {
+    assert.ok((desired.enrichment ?? 0) > 1, `more enrichment replicas asked for: ${JSON.stringify(desired)}`);
+    for (const stage of ['gateway', 'source', 'join', 'sink']) assert.equal(desired[stage], 1, `${stage} asks for no more than the one it has: ${JSON.stringify(desired)}`);
+  }
+  const enrichmentReplicas = asked.at(-1)!.enrichment!;
+  const committedWithOne = await committedPerSecond(one.prometheus);
+  await load.stop();
+  load = undefined;
+  await one.prometheus.stop();
+  await one.run.dispose();
+  phases.pop();
+
+  // Run again with the replicas asked for, under the same load.
+  const scaled = await startPhase(enrichmentReplicas);
+  phases.push(scaled);
+  load = sustainedLoad(scaled.run.mesh.gatewayUrl, `scale-${randomBytes(4).toString('hex')}`, { clients: 6, batch: 100 });
+  await waitFor('enrichment busy over a whole window with its replicas', () => byStage(scaled.prometheus, 'stage:mesh_stage_busy:ratio_avg_rate1m'), (busy) => (busy.enrichment ?? 0) > 0.9, 30_000);
+  await sleep(2_000);
+  const committedScaled = await committedPerSecond(scaled.prometheus);
+  t.diagnostic(`committed ${committedWithOne.toFixed(0)} events/s with 1 enrichment replica, ${committedScaled.toFixed(0)} with ${enrichmentReplicas}`);
+  assert.ok(committedScaled >= 1.6 * committedWithOne, `${committedScaled.toFixed(0)} events/s committed with ${enrichmentReplicas} enrichment replicas, ${committedWithOne.toFixed(0)} with 1`);
+
+  // The load gone: fewer enrichment replicas than run now.
+  await load.stop();
+  load = undefined;
+  const quiet = await waitFor('fewer enrichment replicas asked for once the load is gone', () => byStage(scaled.prometheus, 'stage:mesh_stage_desired_replicas:count'), (desired) => (desired.enrichment ?? Infinity) < enrichmentReplicas, 30_000);
+  assert.equal(quiet.enrichment, 1);
+});
