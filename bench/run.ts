@@ -6,6 +6,7 @@ const benchmarks: Record<string, (args: string[]) => Promise<void>> = {
   burst: async (args) => (await import('./burst/burstBenchmark.js')).runBurstBenchmark(args),
   replicas: async (args) => (await import('./replicas/replicasBenchmark.js')).runReplicasBenchmark(args),
   latency: async (args) => (await import('./latency/latencyBenchmark.js')).runLatencyBenchmark(args),
+  autoscale: async (args) => (await import('./autoscale/autoscaleBenchmark.js')).runAutoscaleBenchmark(args),
 };
 
 const [name, ...args] = process.argv.slice(2);

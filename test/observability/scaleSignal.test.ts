@@ -11,7 +11,7 @@ import { sustainedLoad } from '../helpers/sustainedLoad.js';
 // Enrichment made the bottleneck: one Redis call at a time, each 100 ms slow, on batches of 100
 // (about 1,000 events/s a replica, far below what the other hops carry on this machine).
 const redisLatencyMs = 100;
-const meshEnv = { FAULT_SWITCHES: 'on', MAX_BATCH_EVENTS: '100', INTAKE_MAX_LENGTH: '2000' };
+const meshEnv = { MAX_BATCH_EVENTS: '100', INTAKE_MAX_LENGTH: '2000' };
 // The shipped rules, scraped and evaluated every second over 10 s windows instead of 1 m, so that
 // each phase settles in seconds; nothing else about them changes.
 const prometheusOptions = { interval: '1s', ruleRange: '10s' };
@@ -19,12 +19,12 @@ const prometheusOptions = { interval: '1s', ruleRange: '10s' };
 interface Phase { run: MeshUnderTest; prometheus: PrometheusServer }
 
 async function startPhase(enrichmentReplicas: number): Promise<Phase> {
-  const run = await startMeshUnderTest({ env: meshEnv, serviceEnv: { enrichment: { STAGE_CONCURRENCY: '1' } }, replicas: { enrichment: enrichmentReplicas } });
+  const run = await startMeshUnderTest({
+    env: meshEnv,
+    serviceEnv: { enrichment: { STAGE_CONCURRENCY: '1', REDIS_LATENCY_MS: String(redisLatencyMs) } },
+    replicas: { enrichment: enrichmentReplicas },
+  });
   try {
-    for (const { adminPort } of run.mesh.replicas.enrichment) {
-      const response = await fetch(`http://127.0.0.1:${adminPort}/v1/faults`, { method: 'PUT', body: JSON.stringify({ redis_latency_ms: redisLatencyMs }), headers: { 'content-type': 'application/json' } });
-      assert.equal(response.status, 200);
-    }
     return { run, prometheus: await startMeshPrometheus(run.mesh, prometheusOptions) };
   } catch (error) {
     await run.dispose();
