@@ -95,14 +95,19 @@ export function createMetricsRegistry(pressure: HopPressure): Registry {
   });
 
   pressure.whenIntakeWatched(() => {
-    const intake = () => snapshot().intake!;
-    gauge('mesh_intake_length', 'Entries in the intake', [], (g) => g.set(intake().length));
-    gauge('mesh_intake_capacity', 'The intake bound', [], (g) => g.set(intake().capacity));
-    gauge('mesh_intake_lag', 'Entries in the intake not yet read by a source', [], (g) => g.set(intake().lag));
-    gauge('mesh_intake_pending', 'Entries read and on their way, not yet acknowledged end to end', [], (g) => g.set(intake().pending));
-    gauge('mesh_intake_window', 'What the intake may hold now: its bound, or less when sized by time', [], (g) => { const { window } = intake(); if (window !== undefined) g.set(window); });
-    gauge('mesh_intake_drain_events_per_second', 'How fast the mesh removes acknowledged entries from the intake', [], (g) => { const { drain_per_second: rate } = intake(); if (rate != null) g.set(rate); });
-    gauge('mesh_intake_estimated_drain_seconds', 'How long what the intake holds takes to drain at that rate', [], (g) => { const { estimated_drain_ms: ms } = intake(); if (ms != null) g.set(ms / 1_000); });
+    latest = undefined;
+    const intakeGauge = (name: string, help: string, value: (intake: NonNullable<HopSnapshot['intake']>) => number | null | undefined) => gauge(name, help, [], (g) => {
+      const intake = snapshot().intake;
+      const figure = intake && value(intake);
+      if (figure !== undefined && figure !== null) g.set(figure);
+    });
+    intakeGauge('mesh_intake_length', 'Entries in the intake', (intake) => intake.length);
+    intakeGauge('mesh_intake_capacity', 'The intake bound', (intake) => intake.capacity);
+    intakeGauge('mesh_intake_lag', 'Entries in the intake not yet read by a source', (intake) => intake.lag);
+    intakeGauge('mesh_intake_pending', 'Entries read and on their way, not yet acknowledged end to end', (intake) => intake.pending);
+    intakeGauge('mesh_intake_window', 'What the intake may hold now: its bound, or less when sized by time', (intake) => intake.window);
+    intakeGauge('mesh_intake_drain_events_per_second', 'How fast the mesh removes acknowledged entries from the intake', (intake) => intake.drain_per_second);
+    intakeGauge('mesh_intake_estimated_drain_seconds', 'How long what the intake holds takes to drain at that rate', (intake) => (intake.estimated_drain_ms == null ? null : intake.estimated_drain_ms / 1_000));
   });
   return registry;
 }

@@ -5,6 +5,8 @@ import { ROOT_CONTEXT } from '@opentelemetry/api';
 import type { Delivery, LinkReceiver } from '../../lib/flow/LinkReceiver.js';
 import { LinkSender } from '../../lib/flow/LinkSender.js';
 import { IntakeClient, IntakeUnavailableError, NoCreditError } from '../../gateway/IntakeClient.js';
+import { FaultSwitches } from '../../lib/faults.js';
+import { HopPressure } from '../../lib/telemetry/HopPressure.js';
 import { makeEvents } from '../helpers/events.js';
 import { startReceiver } from '../helpers/receivers.js';
 
@@ -13,7 +15,7 @@ import { startReceiver } from '../helpers/receivers.js';
  * (or rejects) when it chooses. `taking: false`: nothing is taken from the link (the intake is
  * full), so its credit is not given back.
  */
-async function startIntake(t: TestContext, { capacity = 100, taking = true } = {}) {
+async function startIntake(t: TestContext, { capacity = 100, taking = true, pressure = undefined as HopPressure | undefined } = {}) {
   const deliveries: Delivery[] = [];
   const links: LinkReceiver[] = [];
   const take = (link: LinkReceiver) => {
@@ -22,7 +24,7 @@ async function startIntake(t: TestContext, { capacity = 100, taking = true } = {
   };
   const receiver = await startReceiver(take, { receiver: 'source', capacity });
   const sender = new LinkSender({ target: receiver.target, link: 'gateway->source', sender: 'gateway', backoff: { initialMs: 10, maxMs: 20 } });
-  const client = new IntakeClient(sender);
+  const client = new IntakeClient(sender, pressure);
   t.after(() => { sender.cancel(); receiver.stop(); });
   await until(() => sender.connected && sender.stats().availableCredit > 0);
   return { client, deliveries, links };
@@ -72,6 +74,32 @@ describe('IntakeClient', { timeout: 20_000 }, () => {
       if (delivery.offset + delivery.events.length === 7) break;
     }
     await first;
+  });
+
+  test("the gateway's clock: waiting for the source's confirmation is idle, a refusal for want of credit is back-pressure until credit for such a request is back", async (t) => {
+    const pressure = new HopPressure('gateway', new FaultSwitches(false));
+    t.after(() => pressure.stop());
+    const { client, links } = await startIntake(t, { capacity: 10, taking: false, pressure });
+    const first = client.submit(makeEvents(7), ROOT_CONTEXT);
+    await until(() => links[0]!.received === 7);
+    await until(() => pressure.clock.state === 'idle');
+    const idleBefore = pressure.clock.totals().idle;
+    await sleep(100);
+    assert.ok(pressure.clock.totals().idle - idleBefore >= 90, 'sent and awaiting the confirmation: idle, not busy');
+
+    await assert.rejects(client.submit(makeEvents(4), ROOT_CONTEXT), NoCreditError);
+    assert.equal(pressure.clock.state, 'backpressured', 'refused for want of credit');
+    await sleep(100);
+    assert.equal(pressure.clock.state, 'backpressured', 'and still, while the credit is short');
+    assert.ok(pressure.clock.totals().backpressured >= 90);
+
+    for await (const delivery of links[0]!) {
+      delivery.acknowledge();
+      if (delivery.offset + delivery.events.length === 7) break;
+    }
+    await first;
+    await until(() => pressure.clock.state === 'idle');
+    assert.ok(client.outbound.stats().freeCredit >= 4, 'idle again once credit for such a request is back');
   });
 
   test('a link reset before the ack rejects the submit with IntakeUnavailableError (the 503), so none of its events count as accepted; sent again on the new link they are', async (t) => {
