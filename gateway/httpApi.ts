@@ -8,6 +8,7 @@ import { readJson, reply } from '../lib/service/jsonHttp.js';
 import type { ApiKeyring } from '../lib/security/ApiKeyring.js';
 import { anonymousCaller, type RateLimiter } from '../lib/security/RateLimiter.js';
 import { endRequestSpan, startRequestSpan, type Context } from '../lib/telemetry/batchSpans.js';
+import type { StageClock } from '../lib/telemetry/StageClock.js';
 import type { StaticFile } from './dashboardFiles.js';
 import type { EdgeTraffic } from './EdgeTraffic.js';
 import { hotItems } from './hotItems.js';
@@ -32,6 +33,8 @@ export interface HttpApiOptions extends ParseLimits {
   pressureStream: PressureStream;
   /** The dashboard's files, by path. */
   dashboard: Map<string, StaticFile>;
+  /** The gateway's clock: parsing a request is its work (reading the body is waiting for input). */
+  clock?: StageClock;
 }
 
 class BodyTooLargeError extends Error {}
@@ -120,7 +123,9 @@ async function ingest(request: IncomingMessage, response: ServerResponse, option
     return 0;
   }
   const contentType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const endParse = options.clock?.begin('work');
   const parsed = parseEvents(body, contentType, options);
+  endParse?.();
   if (!parsed.ok) {
     reply(response, parsed.status, { error: parsed.error, errors: parsed.errors });
     return 0;

@@ -50,7 +50,7 @@ await runService('gateway', async (env, kit) => {
   const pressure = new MeshPressure(kit.pressure, kit.metrics, edge, kit.faults, admins);
   const pressureStream = new PressureStream(pressure, pressureIntervalMs, maxPressureStreams);
   const dashboard = loadDashboard();
-  const server = createServer(createHttpApi({ ...limits, intake, pool, databaseBreaker, keyring, rateLimiter, edge, pressure, pressureStream, dashboard }));
+  const server = createServer(createHttpApi({ ...limits, intake, pool, databaseBreaker, keyring, rateLimiter, edge, pressure, pressureStream, dashboard, clock: kit.pressure.clock }));
   server.keepAliveTimeout = 65_000;
   server.listen(port, host);
   await once(server, 'listening');
