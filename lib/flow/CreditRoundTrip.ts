@@ -1,24 +1,22 @@
 /**
  * The round trip of credit as a receiver sees it: from a grant to a sender
- * that had none left to the first batch after it. A sender with nothing to
- * send answers late, so the estimate is the smallest sample of the last
- * `horizonMs` (as BBR keeps its minimum RTT): what the link costs, not how
- * busy its sender is.
+ * that had used up all it had, to the first batch after it. That is the link's
+ * own cycle (the frames' way there and back, and the sender's taking and
+ * working on the events it sends), the time a window must cover to keep the
+ * link busy. A sender that uses up its credit is most likely held by it; the
+ * opening grant says nothing (the sender may have had nothing to send yet), and
+ * a sample is counted up to `maxSampleMs`, so one long pause weighs little.
  */
 export class CreditRoundTrip {
   #grantedAtMs: number | undefined;
-  #current = { sinceMs: 0, minMs: Number.POSITIVE_INFINITY };
-  #previousMinMs = Number.POSITIVE_INFINITY;
+  #estimateMs: number | undefined;
 
-  constructor(private readonly horizonMs = 10_000) {}
+  constructor(private readonly smoothing = 0.25, private readonly maxSampleMs = 1_000) {}
 
-  /** The smallest recent round trip, or undefined before one was measured. */
-  get ms(): number | undefined {
-    const ms = Math.min(this.#current.minMs, this.#previousMinMs);
-    return Number.isFinite(ms) ? ms : undefined;
-  }
+  /** The smoothed round trip, or undefined before one was measured. */
+  get estimateMs(): number | undefined { return this.#estimateMs; }
 
-  /** Credit was granted; `senderHadNone`: the sender had no credit left before it, so it is waiting for this grant. */
+  /** Credit was granted; `senderHadNone`: the sender had used up its credit, so it is waiting for this grant. */
   granted(senderHadNone: boolean, nowMs = performance.now()): void {
     if (senderHadNone && this.#grantedAtMs === undefined) this.#grantedAtMs = nowMs;
   }
@@ -26,14 +24,8 @@ export class CreditRoundTrip {
   /** A batch arrived. */
   received(nowMs = performance.now()): void {
     if (this.#grantedAtMs === undefined) return;
-    const sample = nowMs - this.#grantedAtMs;
+    const sample = Math.min(nowMs - this.#grantedAtMs, this.maxSampleMs);
     this.#grantedAtMs = undefined;
-    // Two half-horizons: the minimum forgets a sample after one to two of them.
-    if (nowMs - this.#current.sinceMs >= this.horizonMs / 2) {
-      this.#previousMinMs = this.#current.minMs;
-      this.#current = { sinceMs: nowMs, minMs: sample };
-    } else {
-      this.#current.minMs = Math.min(this.#current.minMs, sample);
-    }
+    this.#estimateMs = this.#estimateMs === undefined ? sample : this.#estimateMs + this.smoothing * (sample - this.#estimateMs);
   }
 }

@@ -7,7 +7,7 @@ import { CreditRoundTrip } from './CreditRoundTrip.js';
 import { DrainRate } from './DrainRate.js';
 import { ProtocolError, failedPrecondition, invalidArgument, resourceExhausted } from './ProtocolError.js';
 import { ReceiveWindow } from './ReceiveWindow.js';
-import { defaultMinWindow, timeSizedWindow } from './timeSizedWindow.js';
+import { timeSizedWindow } from './timeSizedWindow.js';
 
 const log = createLogger('flow.receiver');
 const decodeFrame = flowService.Exchange.requestDeserialize as (bytes: Buffer) => Upstream__Output;
@@ -38,7 +38,7 @@ export interface LinkReceiverOptions {
    * absent keeps it at the capacity.
    */
   latencyShareMs?: number;
-  /** The smallest window a link sized by time is held to (default 64), whatever its drain rate and round trip. */
+  /** The smallest window a link sized by time is held to (default: one whole batch, maxBatchEvents), whatever its drain rate and round trip. */
   minWindow?: number;
 }
 
@@ -88,6 +88,8 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
   readonly closed: Promise<LinkEnd>;
   readonly drain = new DrainRate();
   readonly roundTrip = new CreditRoundTrip();
+  /** Open.min_window: what the sender must have granted at once to make progress. */
+  #senderMinWindow = 0;
 
   #state: State = 'awaiting-open';
   #buffer: BufferedBatch[] = [];
@@ -242,6 +244,7 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
     clearTimeout(this.#openTimer);
     this.name = open.link;
     this.sender = open.sender;
+    this.#senderMinWindow = Math.min(open.minWindow, this.window.capacity);
     this.onOpen(this);
     this.#state = 'open';
     this.#write({
@@ -252,7 +255,8 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
         maxBatchBytes: this.options.maxBatchBytes,
       },
     });
-    this.#grant(this.window.openingGrant());
+    // The opening grant is no round trip's start: the sender may have nothing to send yet.
+    this.#write({ credit: { events: this.window.openingGrant(), window: this.window.limit } });
     if (this.options.latencyShareMs) {
       this.#resizeTimer = setInterval(() => this.#resize(), resizeEveryMs);
       this.#resizeTimer.unref();
@@ -267,8 +271,8 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
     const grant = this.window.setLimit(timeSizedWindow({
       perSecond: rate,
       shareMs: this.options.latencyShareMs!,
-      roundTripMs: this.roundTrip.ms,
-      min: Math.min(capacity, this.options.minWindow ?? defaultMinWindow),
+      roundTripMs: this.roundTrip.estimateMs,
+      min: Math.min(capacity, Math.max(this.options.minWindow ?? this.options.maxBatchEvents, this.#senderMinWindow)),
       max: capacity,
     }));
     if (grant > 0) this.#grant(grant);
@@ -277,7 +281,7 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
   /** Sends a grant the window has already counted as outstanding. */
   #grant(events: number): void {
     this.roundTrip.granted(this.window.outstanding === events);
-    this.#write({ credit: { events } });
+    this.#write({ credit: { events, window: this.window.limit } });
   }
 
   #onBatch(batch: NonNullable<Upstream__Output['batch']>): void {

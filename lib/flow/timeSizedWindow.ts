@@ -1,6 +1,3 @@
-/** The smallest window sized by time, unless configured: what a stalled queue still holds. */
-export const defaultMinWindow = 64;
-
 /** A window of what keeps a link busy is held this many times over: the rate and the round trip are estimates. */
 const busyHeadroom = 2;
 
@@ -9,7 +6,7 @@ export interface TimeSizing {
   perSecond: number;
   /** The queueing time the window may hold, in milliseconds. */
   shareMs: number;
-  /** The credit round trip of the link, if measured: the window never shrinks below what keeps it busy. */
+  /** The credit round trip of the link, if measured: the window never shrinks below what keeps it busy */
   roundTripMs?: number;
   min: number;
   max: number;

@@ -59,7 +59,7 @@ export class InboundLinks implements Inbound {
   figures(): InboundLinkFigures[] {
     return this.links.map((link) => ({
       link: link.name, direction: 'in', sender: link.sender, queue_depth: link.window.buffered, capacity: link.window.capacity,
-      window: link.window.limit, ...drainFigures(link.drain, link.window.buffered),
+      window: link.window.limit, round_trip_ms: link.roundTrip.estimateMs ?? null, ...drainFigures(link.drain, link.window.buffered),
     }));
   }
 

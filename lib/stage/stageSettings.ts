@@ -1,5 +1,4 @@
 import type { Environment } from '../config.js';
-import { defaultMinWindow } from '../flow/timeSizedWindow.js';
 import { readLinkCredentials } from '../security/linkCredentials.js';
 import type { ServiceKit } from '../service/runService.js';
 import { isPermanentRedisError, readKeyPrefix, readRedisUrl } from '../storage/redis.js';
@@ -10,10 +9,11 @@ import { stageWiring } from './StageWiring.js';
 import { Topics } from './topics/Topics.js';
 
 /**
- * The queues accepted work passes between the gateway's 202 and the sink's commit (the gateway's
- * link, the intake, and the links into enrichment, join and sink): each holds its share of the target.
+ * The queues accepted work passes between the gateway's 202 and the sink's commit (the intake's
+ * unread entries and the links into enrichment, join and sink): each holds its share of the target.
+ * The gateway's link to the source is sized by a share too, though its wait comes before the 202.
  */
-export const latencyShares = 5;
+export const latencyShares = 4;
 
 /**
  * LATENCY_TARGET_MS: 0 (the default for now) keeps every window at its capacity; otherwise 50..60000.
@@ -36,6 +36,7 @@ export function stageSettings(env: Environment, kit: ServiceKit, defaultListen: 
     ? new Topics(readRedisUrl(env), readKeyPrefix(env), kit.breaker('redis', isPermanentRedisError))
     : undefined;
   const credentials = readLinkCredentials(env);
+  const maxBatchEvents = env.integer('MAX_BATCH_EVENTS', 500, { min: 1, max: 100_000 });
   return {
     mode,
     wiring: stageWiring({ credentials, topics, routing: readRouting(env) }),
@@ -44,13 +45,14 @@ export function stageSettings(env: Environment, kit: ServiceKit, defaultListen: 
     listen: env.address('LISTEN_ADDR', defaultListen),
     receiver: {
       capacity: env.integer('LINK_CAPACITY', mode === 'naive' ? unlimitedCredit : 4096, { min: 1, max: unlimitedCredit }),
-      maxBatchEvents: env.integer('MAX_BATCH_EVENTS', 500, { min: 1, max: 100_000 }),
+      maxBatchEvents,
       maxBatchBytes: env.integer('MAX_BATCH_BYTES', 4 * 1024 * 1024, { min: 1024, max: 64 * 1024 * 1024 }),
       maxLinks: env.integer('MAX_LINKS', 64, { min: 1, max: 10_000 }),
       maxPendingOpens: env.integer('MAX_PENDING_OPENS', 16, { min: 1, max: 10_000 }),
       openTimeoutMs: env.integer('OPEN_TIMEOUT_MS', 2_000, { min: 100, max: 600_000 }),
       latencyShareMs: readLatencyTargetMs(env) / latencyShares,
-      minWindow: env.integer('LINK_MIN_WINDOW', defaultMinWindow, { min: 1, max: unlimitedCredit }),
+      // One whole batch: smaller windows cut every batch short, and a hop's cost is as much per batch as per event.
+      minWindow: env.integer('LINK_MIN_WINDOW', maxBatchEvents, { min: 1, max: unlimitedCredit }),
     },
     concurrency: env.integer('STAGE_CONCURRENCY', 4, { min: 1, max: 1_000 }),
     credentials,

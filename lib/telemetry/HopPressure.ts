@@ -30,6 +30,8 @@ export interface InboundLinkFigures extends Partial<DrainFigures> {
   capacity: number;
   /** What the link may hold now (credit outstanding plus buffered): the capacity, or less when sized by time. */
   window?: number;
+  /** The smoothed credit round trip (a grant to a sender that had used up its credit, to its next batch); null before one. */
+  round_trip_ms?: number | null;
 }
 
 /** The figures of a measured drain rate for `held` events. */

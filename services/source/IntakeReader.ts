@@ -28,7 +28,8 @@ export class IntakeReader {
   constructor(
     private readonly intake: Intake,
     private readonly downstream: Outbound,
-    private readonly onRemoved: (count: number) => void,
+    /** Told of entries read for the first time and of entries removed: the intake writer's room. */
+    private readonly counts: { read(count: number): void; removed(count: number): void },
     /** Back-pressured while waiting for enrichment's credit, idle while the intake has nothing new, busy reading and sending what it holds. */
     private readonly clock: StageClock,
     /** A batch went to enrichment: for the event-time lag and the batch sizes. */
@@ -77,12 +78,13 @@ export class IntakeReader {
       // What is still on its way to enrichment, or being removed, is not sent twice.
       const entries = replaying ? this.#notInHand(read) : read;
       lastReadFull = read.length >= count;
+      if (!replaying) this.counts.read(read.length);
       this.downstream.release(reservation, count - entries.length);
       if (entries.length === 0) continue;
       const endWork = this.clock.begin('work');
       const { parent, links } = traceOf(entries);
       if (creditWaitFromMs !== undefined) {
-        recordCreditWait(parent, this.downstream.link, Math.max(creditWaitFromMs, entries[0]!.event.acceptedAtMs), creditWaitEndMs, entries.length);
+        recordCreditWait(parent, this.downstream.link, Math.max(creditWaitFromMs, entries[0]!.event.acceptedAtMs), creditWaitEndMs, entries.length, this.downstream.stats().receiverWindow);
       }
       const { span, carrier } = startSendSpan(parent, { link: this.downstream.link, events: entries.length, creditAvailable: count }, links);
       const ids = entries.map((entry) => entry.id);
@@ -112,7 +114,7 @@ export class IntakeReader {
     } finally {
       for (const id of ids) this.#removing.delete(id);
     }
-    this.onRemoved(ids.length);
+    this.counts.removed(ids.length);
   }
 
   /** The link reset before they were acknowledged: every entry still pending is re-delivered. */

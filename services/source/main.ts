@@ -21,8 +21,8 @@ await runService('source', async (env, kit) => {
   // Unique per source when several share the intake: the host's name unless told (a container's or pod's is its own).
   const consumer = env.string('SOURCE_CONSUMER', `source-${hostname()}`);
   const claimIdleMs = env.integer('SOURCE_CLAIM_IDLE_MS', 60_000, { min: 1_000, max: 86_400_000 });
-  // Sized by time, the intake holds what the mesh removes in its share of the target; never below two batches.
-  const intakeSizing = { latencyShareMs: readLatencyTargetMs(env) / latencyShares, minLength: Math.min(maxIntakeLength, 2 * settings.receiver.maxBatchEvents) };
+  // Sized by time, the intake holds unread what the mesh reads in its share of the target (see IntakeWriter).
+  const intakeSizing = { latencyShareMs: readLatencyTargetMs(env) / latencyShares, minWindow: Math.min(maxIntakeLength, env.integer('INTAKE_MIN_WINDOW', settings.receiver.maxBatchEvents, { min: 1, max: unlimitedCredit })) };
   env.done();
 
   const redis = createRedis(redisUrl, { name: 'mesh-source' });
@@ -36,20 +36,20 @@ await runService('source', async (env, kit) => {
 
   const upstream = await serveUpstream({ ...settings, name: 'source' });
   const inbound = upstream.links;
-  const writer = new IntakeWriter(intake, inbound, maxIntakeLength, await intake.length(), intakeSizing);
+  const writer = new IntakeWriter(intake, inbound, maxIntakeLength, await intake.figures(), intakeSizing);
   const downstream = settings.wiring.outbound(consumer, { target: enrichmentAddress, link: 'source->enrichment' });
-  const reader = new IntakeReader(intake, downstream, (count) => writer.removed(count), kit.pressure.clock, (events) => kit.pressure.passedOn(events));
+  const reader = new IntakeReader(intake, downstream, writer, kit.pressure.clock, (events) => kit.pressure.passedOn(events));
   kit.pressure.watchInbound(inbound);
   kit.pressure.watchOutbound(downstream);
   const intakeFigures = { length: writer.length, capacity: maxIntakeLength, lag: 0, pending: 0 };
-  kit.pressure.watchIntake(() => ({ ...intakeFigures, window: writer.bound, ...drainFigures(writer.drain, intakeFigures.length) }));
+  kit.pressure.watchIntake(() => ({ ...intakeFigures, window: writer.window, ...drainFigures(writer.drain, intakeFigures.lag) }));
   kit.pressure.watchBehind(() => intakeFigures.lag > 0);
   const resizeTimer = setInterval(() => writer.resize(), 250);
   // Read once a second for the figures; a failed read keeps the last ones.
   const figuresTimer = setInterval(() => {
     intake.figures().then(({ length, pending }) => {
       Object.assign(intakeFigures, { length, pending, lag: Math.max(length - pending, 0) });
-      writer.resync(length);
+      writer.resync(length, pending);
     }, () => undefined);
   }, 1_000);
 

@@ -25,15 +25,19 @@ test('a window held below its capacity withholds replenishment until it has drai
   assert.equal(window.outstanding + window.buffered + window.freed, 100, 'the capacity is always split three ways');
 });
 
-test('the drain rate counts only time with something to drain', () => {
+test('the drain rate is what was taken per second of each interval in which the buffer held something or something was taken', () => {
   const rate = new DrainRate(1);
-  rate.backlog(true, 0);
+  rate.sample(0);
+  rate.backlog(true);
   rate.taken(50);
-  rate.backlog(false, 100);
-  assert.equal(rate.sample(1_000), 500, '50 events in 100 ms of backlog');
-  assert.equal(rate.sample(2_000), 500, 'an idle second keeps the estimate');
-  rate.backlog(true, 2_000);
-  assert.equal(rate.sample(3_000), 0, 'a second of backlog with nothing taken: a stall');
+  rate.backlog(false);
+  assert.equal(rate.sample(1_000), 50, '50 events taken in a second');
+  assert.equal(rate.sample(2_000), 50, 'an idle second keeps the estimate');
+  rate.taken(400);
+  assert.equal(rate.sample(2_500), 800, 'taken as they came, never held: the rate they came at');
+  rate.backlog(true);
+  assert.equal(rate.sample(3_500), 0, 'a second of backlog with nothing taken: a stall');
+  assert.equal(rate.estimateMs(10), Number.POSITIVE_INFINITY);
 });
 
 test('a window held below its capacity is replenished in chunks of a quarter of it, so a busy link never waits on a chunk it cannot reach', () => {
@@ -53,24 +57,24 @@ test('a window sized by time holds what drains in its share, never less than kee
   assert.equal(timeSizedWindow({ perSecond: 1e6, shareMs: 50, min: 64, max: 4_096 }), 4_096, 'never above its maximum');
 });
 
-test('the credit round trip is the smallest recent time from a grant to a sender with none to its next batch', () => {
-  const roundTrip = new CreditRoundTrip(10_000);
-  assert.equal(roundTrip.ms, undefined);
+test('the credit round trip is the smoothed time from a grant to a sender that had used up its credit, to its next batch', () => {
+  const roundTrip = new CreditRoundTrip(0.5, 1_000);
+  assert.equal(roundTrip.estimateMs, undefined);
   roundTrip.granted(false, 0);
   roundTrip.received(500);
-  assert.equal(roundTrip.ms, undefined, 'a grant to a sender that still had credit measures nothing');
+  assert.equal(roundTrip.estimateMs, undefined, 'a grant to a sender that still had credit measures nothing');
   roundTrip.granted(true, 1_000);
   roundTrip.granted(true, 1_002);
   roundTrip.received(1_004);
-  assert.equal(roundTrip.ms, 4, 'from the first grant it was waiting for');
+  assert.equal(roundTrip.estimateMs, 4, 'from the first grant it was waiting for');
+  roundTrip.received(1_010);
+  assert.equal(roundTrip.estimateMs, 4, 'a batch with no grant waited for measures nothing');
   roundTrip.granted(true, 2_000);
-  roundTrip.received(2_300);
-  assert.equal(roundTrip.ms, 4, 'a sender slow to answer (it had nothing to send) does not raise it');
-  roundTrip.granted(true, 7_000);
-  roundTrip.received(7_020);
-  roundTrip.granted(true, 12_100);
-  roundTrip.received(12_130);
-  assert.equal(roundTrip.ms, 20, 'a sample is forgotten after at most the horizon');
+  roundTrip.received(2_012);
+  assert.equal(roundTrip.estimateMs, 8, 'smoothed');
+  roundTrip.granted(true, 3_000);
+  roundTrip.received(63_000);
+  assert.equal(roundTrip.estimateMs, 504, 'a long pause counts as at most maxSampleMs');
 });
 
 test('a link sized by time holds what its consumer drains in its share of the target, and its sender is never refused', { timeout: 20_000 }, async (t) => {
@@ -100,6 +104,7 @@ test('a link sized by time holds what its consumer drains in its share of the ta
   // The first grant (1000) is never taken back: it drains at the consumer's pace, about 2.5 s.
   await sleep(2_500);
   assert.ok(window.outstanding + window.buffered <= window.limit + 20, `it drained down to its limit (${window.outstanding + window.buffered} held, limit ${window.limit})`);
+  assert.ok(sender.stats().receiverWindow < 200, `once grants resume, the sender learns the window in force from them (${sender.stats().receiverWindow})`);
   assert.deepEqual(resets, [], 'shrinking withheld credit; it never refused what it had granted');
   void offering;
 });
