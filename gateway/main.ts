@@ -44,7 +44,7 @@ await runService('gateway', async (env, kit) => {
 
   const pool = createPool(databaseUrl, { max: 4, applicationName: 'mesh-gateway' });
   kit.closeOnStop(() => pool.end());
-  const intake = new IntakeClient(openOutbound('gateway', { target: sourceAddress, link: 'gateway->source' }, { credentials: linkCredentials, routing }), kit.pressure);
+  const intake = new IntakeClient(openOutbound('gateway', { target: sourceAddress, link: 'gateway->source', minWindow: limits.maxEvents }, { credentials: linkCredentials, routing }), kit.pressure);
   kit.pressure.watchOutbound(intake.outbound);
   const edge = new EdgeTraffic(kit.metrics, kit.pressure);
   const pressure = new MeshPressure(kit.pressure, kit.metrics, edge, kit.faults, admins);

@@ -55,7 +55,7 @@ export class LinkRouter extends EventEmitter<OutboundEvents> implements Outbound
     const sum = (pick: (stats: OutboundStats) => number) => all.reduce((total, stats) => total + pick(stats), 0);
     return {
       connected: this.connected,
-      capacity: sum((stats) => stats.capacity), availableCredit: sum((stats) => stats.availableCredit), freeCredit: sum((stats) => stats.freeCredit),
+      capacity: sum((stats) => stats.capacity), receiverWindow: sum((stats) => stats.receiverWindow), availableCredit: sum((stats) => stats.availableCredit), freeCredit: sum((stats) => stats.freeCredit),
       sent: sum((stats) => stats.sent), acknowledged: sum((stats) => stats.acknowledged), totalSent: sum((stats) => stats.totalSent),
       creditWaitMs: sum((stats) => stats.creditWaitMs), drainWaitMs: sum((stats) => stats.drainWaitMs),
     };

@@ -27,6 +27,8 @@ export interface LinkSenderOptions {
   link: string;
   /** Who is sending, e.g. "source-1". */
   sender: string;
+  /** Open.min_window: the most events this sender must have granted at once to make progress (0: it cuts batches to its credit). */
+  minWindow?: number;
   credentials?: grpc.ChannelCredentials;
   channelOptions?: grpc.ChannelOptions;
   backoff?: BackoffOptions;
@@ -62,6 +64,7 @@ class Connection {
   opened: Opened__Output | undefined;
   openedAtMs = 0;
   capacity = 0;
+  receiverWindow = 0;
   sent = 0;
   endedBy: LinkResetError | undefined;
   openTimer: NodeJS.Timeout | undefined;
@@ -138,6 +141,7 @@ export class LinkSender extends EventEmitter<LinkSenderEvents> implements Outbou
       generation: this.#generation,
       connected: connection !== undefined,
       capacity: connection?.capacity ?? 0,
+      receiverWindow: connection?.receiverWindow ?? 0,
       availableCredit: connection?.window.available ?? 0,
       freeCredit: connection?.window.free ?? 0,
       sent: connection?.sent ?? 0,
@@ -277,7 +281,7 @@ export class LinkSender extends EventEmitter<LinkSenderEvents> implements Outbou
     });
     call.on('status', (status: grpc.StatusObject) => this.#finish(connection, `${grpc.status[status.code]}: ${status.details}`));
     call.on('error', (error: grpc.ServiceError) => this.#finish(connection, `${grpc.status[error.code] ?? 'ERROR'}: ${error.details ?? error.message}`));
-    call.write(encodeFrame({ open: { link: this.options.link, sender: this.options.sender, protocolVersion: PROTOCOL_VERSION } }));
+    call.write(encodeFrame({ open: { link: this.options.link, sender: this.options.sender, protocolVersion: PROTOCOL_VERSION, minWindow: this.options.minWindow ?? 0 } }));
     return connection.ended.then(() => (connection.opened ? performance.now() - connection.openedAtMs : -1));
   }
 
@@ -319,6 +323,7 @@ export class LinkSender extends EventEmitter<LinkSenderEvents> implements Outbou
         if (!connection.opened) throw failedPrecondition('Credit before Opened');
         connection.window.grant(frame.credit!.events);
         if (connection.capacity === 0) connection.capacity = frame.credit!.events;
+        connection.receiverWindow = frame.credit!.window || connection.capacity;
         this.emit('credit', connection.window.free);
         return;
       case 'ack': {

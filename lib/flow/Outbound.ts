@@ -29,6 +29,8 @@ export interface OutboundStats {
   connected: boolean;
   /** The receiver's buffer capacity: its first grant on this connection (rule 3); 0 before it. */
   capacity: number;
+  /** The receiver's window as its last grant said (Credit.window), else its capacity; 0 before it. */
+  receiverWindow: number;
   /** Credit granted and not yet spent, reserved or not. */
   availableCredit: number;
   /** Of that, what no reservation holds. */

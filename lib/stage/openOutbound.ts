@@ -27,9 +27,9 @@ export interface OutboundWiring {
  * replicas when the target lists several or names a host (which may resolve to
  * several, now or later); else one link.
  */
-export function openOutbound(sender: string, downstream: { target: string; link: string }, wiring: OutboundWiring = {}): Outbound {
+export function openOutbound(sender: string, downstream: { target: string; link: string; minWindow?: number }, wiring: OutboundWiring = {}): Outbound {
   if (wiring.topics) return wiring.topics.writer(downstream.link);
-  const linkOptions = { link: downstream.link, sender, credentials: wiring.credentials?.client, channelOptions: wiring.credentials?.channelOptions };
+  const linkOptions = { link: downstream.link, sender, minWindow: downstream.minWindow, credentials: wiring.credentials?.client, channelOptions: wiring.credentials?.channelOptions };
   const targets = downstream.target.split(',');
   const host = /^\[?(.*?)\]?:\d+$/.exec(targets[0]!)?.[1] ?? '';
   if (targets.length === 1 && isIP(host)) return new LinkSender({ ...linkOptions, target: downstream.target });

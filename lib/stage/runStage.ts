@@ -112,7 +112,7 @@ export async function runStage(definition: StageDefinition): Promise<RunningStag
       const { delivery, reservation, creditWait } = taken;
       const parent = contextOf(delivery.traceContext);
       // The batch waited for credit here from when it arrived (or the wait began) until the wait ended.
-      if (creditWait) recordCreditWait(parent, outbound!.link, Math.max(creditWait.fromMs, delivery.receivedAtMs), creditWait.toMs, delivery.events.length);
+      if (creditWait) recordCreditWait(parent, outbound!.link, Math.max(creditWait.fromMs, delivery.receivedAtMs), creditWait.toMs, delivery.events.length, outbound!.stats().receiverWindow);
       const { span, context } = startProcessSpan(definition.name, parent, {
         link: delivery.link, events: delivery.events.length, creditAvailable: reservation?.events ?? definition.receiver.maxBatchEvents,
         queueDepth: inbound.queueDepth, breakerState: pressure.breakerStates,

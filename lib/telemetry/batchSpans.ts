@@ -88,12 +88,16 @@ export function startSendSpan(parent: Context, batch: BatchAttributes, links: Li
  * The time a batch waited at this hop for downstream credit (rule 6), as a
  * span of its own with the wait's real start and end.
  */
-export function recordCreditWait(parent: Context, link: string, startMs: number, endMs: number, events: number): void {
+export function recordCreditWait(parent: Context, link: string, startMs: number, endMs: number, events: number, receiverWindow?: number): void {
   if (endMs <= startMs) return;
   const span = tracer.startSpan('credit.wait', {
     kind: SpanKind.INTERNAL,
     startTime: startMs,
-    attributes: { 'messaging.destination.name': link, 'messaging.batch.message_count': events, 'mesh.credit.wait_ms': endMs - startMs },
+    attributes: {
+      'messaging.destination.name': link, 'messaging.batch.message_count': events, 'mesh.credit.wait_ms': endMs - startMs,
+      // The window in force: what the receiver lets the link hold, as its last grant said.
+      ...(receiverWindow ? { 'mesh.credit.window': receiverWindow } : {}),
+    },
   }, parent);
   span.end(endMs);
 }

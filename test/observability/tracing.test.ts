@@ -105,6 +105,7 @@ test('rule 6: with the sink slowed, the batches wait for credit at the hop just 
   const atJoin = waits.filter((span) => span.service === 'join');
   assert.ok(atJoin.length > 0, `credit.wait spans at join: ${atJoin.length}`);
   assert.ok(atJoin.every((span) => span.attributes['messaging.destination.name'] === 'join->sink'));
+  assert.ok(atJoin.every((span) => span.attributes['mesh.credit.window'] === 400), 'each records the window in force: the sink\'s, fixed at its capacity');
   assert.ok(waitedMs('join') > 1_000, `join waited ${waitedMs('join')} ms for the sink's credit`);
   assert.equal(waitedMs('sink'), 0, 'the sink has no downstream to wait for');
   // Each wait belongs to the trace of the batch that waited: its parent is the span that sent that batch to join.

@@ -27,7 +27,7 @@ export class TopicWriter extends EventEmitter<OutboundEvents> implements Outboun
 
   stats(): OutboundStats {
     return {
-      connected: true, capacity: unlimitedCredit, availableCredit: unlimitedCredit, freeCredit: unlimitedCredit,
+      connected: true, capacity: unlimitedCredit, receiverWindow: unlimitedCredit, availableCredit: unlimitedCredit, freeCredit: unlimitedCredit,
       sent: this.#sent, acknowledged: this.#sent, totalSent: this.#sent, creditWaitMs: 0, drainWaitMs: 0,
     };
   }

@@ -8,6 +8,14 @@
  */
 export interface Credit {
   'events'?: (number);
+  /**
+   * The receiver's window as this grant leaves it: the most it lets the link
+   * hold now (credit outstanding plus events buffered), its capacity or less
+   * when it sizes its window by time; 0 when it does not say. Informational:
+   * a sender sends within its credit only, and a smaller window is never
+   * credit taken back (rule 1).
+   */
+  'window'?: (number);
 }
 
 /**
@@ -17,4 +25,12 @@ export interface Credit {
  */
 export interface Credit__Output {
   'events': (number);
+  /**
+   * The receiver's window as this grant leaves it: the most it lets the link
+   * hold now (credit outstanding plus events buffered), its capacity or less
+   * when it sizes its window by time; 0 when it does not say. Informational:
+   * a sender sends within its credit only, and a smaller window is never
+   * credit taken back (rule 1).
+   */
+  'window': (number);
 }

@@ -18,6 +18,14 @@ export interface Open {
    * The protocol version the sender speaks; this file describes version 1.
    */
   'protocolVersion'?: (number);
+  /**
+   * The most events the sender must have granted at once to make progress
+   * (its largest indivisible unit, e.g. one request at an edge that admits a
+   * request whole or not at all); 0 for a sender that cuts its batches to the
+   * credit it has. A receiver that sizes its window by time never holds it
+   * below this, up to its capacity.
+   */
+  'minWindow'?: (number);
 }
 
 /**
@@ -37,4 +45,12 @@ export interface Open__Output {
    * The protocol version the sender speaks; this file describes version 1.
    */
   'protocolVersion': (number);
+  /**
+   * The most events the sender must have granted at once to make progress
+   * (its largest indivisible unit, e.g. one request at an edge that admits a
+   * request whole or not at all); 0 for a sender that cuts its batches to the
+   * credit it has. A receiver that sizes its window by time never holds it
+   * below this, up to its capacity.
+   */
+  'minWindow': (number);
 }
