@@ -54,9 +54,9 @@ function newLink(kit: Kit, options: { ownConnection?: boolean } = {}): RawLink {
 interface OpenLink { link: RawLink; opened: Opened__Output; firstGrant: number }
 
 /** Opens a link the proper way; on anything unexpected, says what was seen instead. */
-async function openLink(kit: Kit, names: { link?: string; sender?: string } = {}, options: { ownConnection?: boolean } = {}): Promise<OpenLink | string> {
+async function openLink(kit: Kit, names: { link?: string; sender?: string; minWindow?: number } = {}, options: { ownConnection?: boolean } = {}): Promise<OpenLink | string> {
   const link = newLink(kit, options);
-  link.send({ open: { link: names.link ?? 'conformance', sender: names.sender ?? 'conformance-kit', protocolVersion: PROTOCOL_VERSION } });
+  link.send({ open: { link: names.link ?? 'conformance', sender: names.sender ?? 'conformance-kit', protocolVersion: PROTOCOL_VERSION, minWindow: names.minWindow ?? 0 } });
   const first = await link.next(kit.timeoutMs);
   if (!first) return link.status ? `ended before Opened: ${describeStatus(link.status)}` : `no frame after Open within ${kit.timeoutMs} ms`;
   if (!first.opened) return `first frame after Open was ${first.frame}, not opened`;
@@ -388,6 +388,71 @@ export const idleGrant: Scenario = async (kit) => {
 };
 
 /**
+ * Rule 3, windows sized by time: a receiver may shrink its window only by
+ * withholding replenishment. A sender that keeps sending at the pace credit
+ * comes is never refused; one that announced Open.min_window gets all of it
+ * back (up to the capacity) once idle.
+ */
+export const sizedWindows: Scenario = async (kit) => {
+  const titles = {
+    paced: 'a sender that sends all its credit as it comes, for 2 s, is never refused, whatever the receiver does with its window',
+    minWindow: 'a sender that announced Open.min_window gets it back once idle: outstanding credit returns to the first grant (the capacity caps it)',
+  };
+  const results: CheckResult[] = [];
+  const paced = await openLink(kit, { link: 'conformance-paced' });
+  if (typeof paced === 'string') {
+    results.push({ rule: 3, title: titles.paced, pass: false, seen: paced });
+  } else {
+    const { link, opened } = paced;
+    try {
+      const untilMs = performance.now() + 2_000;
+      while (!link.status && performance.now() < untilMs) {
+        if (link.outstanding > 0) sendBurst(link, kitEvents(Math.min(link.outstanding, opened.maxBatchEvents, 200)), opened.maxBatchEvents);
+        else await link.next(Math.max(1, untilMs - performance.now()));
+        await sleep(0);
+      }
+      const sent = link.sent;
+      const deadline = Date.now() + kit.timeoutMs;
+      while (!link.status && (link.acks.at(-1) ?? 0) < sent && (await link.next(deadline - Date.now()))) { /* reading acks */ }
+      const acked = link.acks.at(-1) ?? 0;
+      results.push({
+        rule: 3,
+        title: titles.paced,
+        pass: !link.status && acked === sent,
+        seen: link.status ? `${describeStatus(link.status)} after ${sent} events sent within ${link.granted} granted` : `${sent} events sent within ${link.granted} granted, ${acked} acknowledged`,
+      });
+    } finally {
+      link.dispose();
+    }
+  }
+  const announcing = await openLink(kit, { link: 'conformance-min-window', minWindow: MAX_CREDIT });
+  if (typeof announcing === 'string') {
+    results.push({ rule: 3, title: titles.minWindow, pass: false, seen: announcing });
+  } else {
+    const { link, opened, firstGrant } = announcing;
+    try {
+      // Enough traffic for a receiver sized by time to measure its drain and shrink, were it allowed to.
+      const untilMs = performance.now() + 1_000;
+      while (!link.status && performance.now() < untilMs) {
+        if (link.outstanding > 0) sendBurst(link, kitEvents(Math.min(link.outstanding, opened.maxBatchEvents, 50)), opened.maxBatchEvents);
+        await sleep(5);
+      }
+      const deadline = Date.now() + kit.timeoutMs;
+      while (!link.status && link.outstanding < firstGrant && (await link.next(deadline - Date.now()))) { /* reading grants */ }
+      results.push({
+        rule: 3,
+        title: titles.minWindow,
+        pass: !link.status && link.outstanding === firstGrant,
+        seen: link.status ? describeStatus(link.status) : `outstanding credit ${link.outstanding} of ${firstGrant}, ${kit.timeoutMs} ms after the last of ${link.sent} events`,
+      });
+    } finally {
+      link.dispose();
+    }
+  }
+  return results;
+};
+
+/**
  * Rule 8: nothing is taken after Close. A receiver that still holds events
  * when Close arrives refuses the Batch behind it; one that held nothing may
  * already have ended the call with OK, and the Batch arrived at a finished call.
@@ -519,7 +584,16 @@ export const grantsInRange: Scenario = async (kit) => {
   const grants = kit.links.flatMap((link) => link.grants);
   const outOfRange = grants.filter((grant) => grant < 1 || grant > MAX_CREDIT);
   const overflowing = kit.links.filter((link) => link.outstanding > MAX_CREDIT);
+  const windows = kit.links.flatMap((link) => link.frames.filter((frame) => frame.credit?.window).map((frame) => ({ window: frame.credit!.window, capacity: link.grants[0] ?? 0 })));
+  const windowsOutOfRange = windows.filter(({ window, capacity }) => window > capacity);
   return [{
+    rule: 1,
+    title: 'Credit.window, where a receiver gives it, is at most its first grant (the capacity)',
+    pass: windowsOutOfRange.length === 0,
+    seen: windows.length === 0
+      ? 'no grant gave a window (it is optional)'
+      : `${windows.length} grants gave a window${windowsOutOfRange.length ? `; above the capacity: ${windowsOutOfRange.slice(0, 3).map(({ window, capacity }) => `${window} > ${capacity}`).join(', ')}` : ', all within the capacity'}`,
+  }, {
     rule: 1,
     title: `grants are 1..${MAX_CREDIT} events and outstanding credit never exceeds ${MAX_CREDIT}`,
     pass: grants.length > 0 && outOfRange.length === 0 && overflowing.length === 0,
@@ -532,5 +606,5 @@ export const grantsInRange: Scenario = async (kit) => {
 /** In the order they run; grantsInRange last, since it reads what the others saw. */
 export const scenarios: Scenario[] = [
   opening, openingRefusals, openNames, malformedFrames, overCredit, frameLimits, emptyBatch, steadyFlow, offsetContinuity,
-  idleGrant, batchAfterClose, halfClose, pendingOpens, grantsInRange,
+  idleGrant, sizedWindows, batchAfterClose, halfClose, pendingOpens, grantsInRange,
 ];

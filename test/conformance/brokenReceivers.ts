@@ -29,6 +29,8 @@ export interface Breakage {
   endsOnHalfClose?: boolean;
   /** How long its consumer holds each batch before acknowledging it; default 0 (at once). */
   holdMs?: number;
+  /** Holds its window (outstanding plus held) to this once it has received events, whatever Open.min_window says (rule 3); default its capacity. */
+  windowLimit?: number;
 }
 
 const keepsTheContract: Required<Breakage> = {
@@ -43,6 +45,7 @@ const keepsTheContract: Required<Breakage> = {
   honoursClose: true,
   endsOnHalfClose: true,
   holdMs: 0,
+  windowLimit: Number.POSITIVE_INFINITY,
 };
 
 export const conforming: Breakage = {};
@@ -59,6 +62,8 @@ export const acceptsEmptyFrames: Breakage = { checksEmptyFrames: false };
 export const countsCallsBeforeOpen: Breakage = { countsCallsBeforeOpen: true };
 export const ignoresClose: Breakage = { honoursClose: false };
 export const ignoresHalfClose: Breakage = { endsOnHalfClose: false };
+/** Sized by time, it may shrink its window, but not below what a sender announced in Open.min_window. */
+export const ignoresMinWindow: Breakage = { windowLimit: 40 };
 
 const protocolVersion = 1;
 const maxBatchEvents = 50;
@@ -116,8 +121,12 @@ export async function startBrokenReceiver(breakage: Breakage = conforming): Prom
         if (state === 'closing' && held === 0) end(() => call.end());
       };
       const grant = (events: number) => {
-        outstanding += events;
-        call.write({ credit: { events } });
+        const limit = received > 0 ? behaviour.windowLimit : Number.POSITIVE_INFINITY;
+        const allowed = Math.min(events, limit - outstanding - held);
+        if (allowed <= 0) return;
+        freed += events - allowed;
+        outstanding += allowed;
+        call.write({ credit: { events: allowed } });
       };
       /** The consumer is done with the events up to `end`: acknowledge them and free their space. */
       const consumed = (count: number, end: number) => {
@@ -127,14 +136,16 @@ export async function startBrokenReceiver(breakage: Breakage = conforming): Prom
         if (behaviour.replenishes && state === 'open') {
           freed += count;
           if (freed >= chunk) {
-            grant(freed);
+            const events = freed;
             freed = 0;
+            grant(events);
           } else if (behaviour.grantsWhenIdle && held === 0) {
             clearTimeout(idleTimer);
             idleTimer = setTimeout(() => {
               if (state !== 'open' || held > 0 || freed === 0) return;
-              grant(freed);
+              const events = freed;
               freed = 0;
+              grant(events);
             }, idleGrantMs);
           }
         }

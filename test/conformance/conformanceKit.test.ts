@@ -5,18 +5,18 @@ import { fileURLToPath } from 'node:url';
 import { runConformance } from '../../conformance/runConformance.js';
 import { startReferenceReceiver } from '../../conformance/referenceReceiver.js';
 import {
-  batchAfterClose, emptyBatch, halfClose, idleGrant, malformedFrames, openNames, pendingOpens, scenarios,
+  batchAfterClose, emptyBatch, halfClose, idleGrant, malformedFrames, openNames, pendingOpens, scenarios, sizedWindows,
   type CheckResult, type Scenario,
 } from '../../conformance/checks.js';
 import {
   acceptsEmptyFrames, acceptsOverCredit, conforming, countsCallsBeforeOpen, grantsOnlyWholeChunks, grantsZero, ignoresClose,
-  ignoresHalfClose, ignoresNameLimits, neverReplenishes, slowConsumer, startBrokenReceiver, undecodableIsInternal, type Breakage,
+  ignoresHalfClose, ignoresMinWindow, ignoresNameLimits, neverReplenishes, slowConsumer, startBrokenReceiver, undecodableIsInternal, type Breakage,
 } from './brokenReceivers.js';
 
 const cli = fileURLToPath(new URL('../../conformance/cli.js', import.meta.url));
 const failedRules = (results: CheckResult[]) => [...new Set(results.filter((result) => !result.pass).map((result) => result.rule))].sort();
 /** Every check the kit makes, one line each on the command line. */
-const checkCount = 26;
+const checkCount = 29;
 
 /** Runs the command line without blocking this process, which may be serving the receiver it checks. */
 function runCli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
@@ -57,6 +57,24 @@ describe('conformance kit', { timeout: 120_000 }, () => {
     } finally {
       await receiver.stop();
     }
+  });
+
+  test('rule 3: the reference receiver sized by time, its window shrinking, passes every check', async () => {
+    const receiver = await startReferenceReceiver('127.0.0.1:0', { latencyShareMs: 20, minWindow: 50 });
+    try {
+      const results = await runConformance(`127.0.0.1:${receiver.port}`);
+      assert.deepEqual(results.filter((result) => !result.pass), []);
+      assert.equal(results.length, checkCount);
+    } finally {
+      await receiver.stop();
+    }
+  });
+
+  test('rule 3: catches a receiver whose window stays below the Open.min_window its sender announced', async () => {
+    const results = await checkBroken(ignoresMinWindow, [sizedWindows]);
+    const minWindow = find(results, /Open\.min_window/);
+    assert.equal(minWindow.pass, false, minWindow.seen);
+    assert.equal(find(results, /never refused/).pass, true, 'shrinking by withholding is allowed');
   });
 
   test('a receiver written against the proto alone that keeps the contract passes every check', async () => {
