@@ -58,7 +58,7 @@ export class IntakeWriter {
 
   /** Sets the window from the drain rate measured since the last call: what is read in the latency share. */
   resize(nowMs = performance.now()): void {
-    this.drain.backlog(this.#length > 0, nowMs);
+    this.drain.backlog(this.#length > 0);
     const rate = this.drain.sample(nowMs);
     if (!this.sizing.latencyShareMs || rate === undefined) return;
     this.#window = timeSizedWindow({ perSecond: rate, shareMs: this.sizing.latencyShareMs, min: this.sizing.minWindow, max: this.maxLength });
