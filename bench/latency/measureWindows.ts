@@ -9,6 +9,7 @@ import { describeCommitWindow, snapshotCommitted } from '../mesh/committedEvents
 import { redisUrl } from '../mesh/scratchKeyPrefix.js';
 import { startSeededMesh } from '../mesh/startSeededMesh.js';
 import { SATURATION_WARMUP_S, type LatencySettings, type WindowMode } from './arguments.js';
+import { measureSourceStop } from './measureSourceStop.js';
 import { describePhase, recoverySeconds, round, type PhaseResult, type PhaseWindow } from './phaseFigures.js';
 
 export interface ModeResult {
@@ -26,6 +27,8 @@ export interface ModeResult {
   p99_ms_at_1000: number | null;
   /** Seconds from the start of the slowdown until p99 (per commit second) is under the target and stays there; null if it never is. */
   recovery_s_after_slowdown: number | null;
+  /** Milliseconds from a sink stall (its batches held 5 s) until the source stopped reading the intake; null if it did not within 2.5 s. */
+  source_stop_ms_after_stall: number | null;
   /** Largest service's peak after the 100 % phase minus its RSS at the end of it. */
   rss_growth_mb: number | null;
   peak_rss_mb: number | null;
@@ -36,6 +39,10 @@ export interface ModeResult {
 const USERS = 1000;
 const PRODUCTS = 500;
 const CONCURRENCY = 128;
+/** The stall: load for this long, the sink's batches held STALL_BATCH_MS from its second second, the source watched for STALL_WATCH_MS. */
+const STALL_LOAD_S = 5;
+const STALL_BATCH_MS = 5_000;
+const STALL_WATCH_MS = 2_500;
 
 /** The load phases after the saturation one, each a share of the capacity; the slowdown and what follows are at 100 %. */
 export const loadPhases = [
@@ -132,6 +139,20 @@ export async function measureWindows(mode: WindowMode, settings: LatencySettings
       entering('drain');
       await drain();
     }
+
+    // The sink stalls (each batch held far longer than the watch) under load: how soon does the source stop reading?
+    let sourceStopMs: number | null = null;
+    if (!signal.aborted) {
+      entering('stall');
+      await offer(capacity, STALL_LOAD_S, async () => {
+        await sleep(1_000, undefined, { signal }).catch(() => undefined);
+        await setSlowSink(mesh, STALL_BATCH_MS);
+        sourceStopMs = await measureSourceStop(mesh, performance.now(), STALL_WATCH_MS);
+        await setSlowSink(mesh, settings.sinkDelayMs);
+      });
+      entering('drain');
+      await drain();
+    }
     // One more sample, so the last second of the run is in.
     await sleep(1_100);
     recorder.stop();
@@ -159,6 +180,7 @@ export async function measureWindows(mode: WindowMode, settings: LatencySettings
       phases,
       p99_ms_at_100: byName('load_100')?.p99_ms ?? null,
       p99_ms_at_1000: byName('load_1000')?.p99_ms ?? null,
+      source_stop_ms_after_stall: sourceStopMs,
       recovery_s_after_slowdown: slow && after ? recoverySeconds(recorder.samples, slow.fromS, after.toS, settings.targetMs) : null,
       rss_growth_mb: baseline && Object.keys(peaks).length > 0
         ? round(Math.max(...Object.entries(peaks).map(([name, peak]) => peak - (baseline[name] ?? peak))))

@@ -61,12 +61,13 @@ export async function writeReport(results: ModeResult[], settings: LatencySettin
     `Each mode on a fresh seeded mesh of the five services: first ${settings.saturationS} s offered ${settings.saturationRate} events/s, far more than the mesh commits, ` +
       `whose committed events/s after the first ${SATURATION_WARMUP_S} s is its capacity; then ${settings.phaseS} s each at 50 %, 80 %, 100 % and 1000 % of that capacity; ` +
       `then, at 100 %, ${settings.slowS} s with the sink's batches ${settings.slowdown}x slower (the fault switch \`slow_sink_ms\`, set through the gateway) and ${settings.afterS} s back to normal. ` +
+      `Last, at 100 %, the sink stalls (each batch held 5 s) and the source's events sent to enrichment are watched every 10 ms: how long it goes on reading the intake. ` +
       `Between phases (not between the slowdown and what follows it) up to ${settings.drainS} s for what was accepted to be committed. ` +
       `The sink commits ${settings.sinkConcurrency} batch(es) at once, each ${settings.sinkDelayMs} ms slower (\`SINK_DELAY_MS\`), so that it is the slowest hop and the mesh has a clear capacity; ` +
       `every service has a ${settings.heapMb} MB heap; requests of ${settings.batch} events. Measured by \`${command}\` on ${new Date().toISOString().slice(0, 10)}.`,
     '',
     '- **fixed**: `LATENCY_TARGET_MS=0`, the windows and intake of today\'s defaults.',
-    `- **adaptive**: \`LATENCY_TARGET_MS=${settings.targetMs}\`, every receiver and the intake sized to a share of the target.`,
+    `- **adaptive**: \`LATENCY_TARGET_MS=${settings.targetMs}\`, every receiver and the intake's unread entries sized to a quarter of the target.`,
     '',
     '| | ' + results.map((result) => result.mode).join(' | ') + ' |',
     '| --- | ' + results.map(() => '---').join(' | ') + ' |',
@@ -76,6 +77,7 @@ export async function writeReport(results: ModeResult[], settings: LatencySettin
     row('**p99 at 100 %** (ms)', results, (result) => result.p99_ms_at_100 ?? '–'),
     row('**p99 at 1000 %** (ms)', results, (result) => result.p99_ms_at_1000 ?? '–'),
     row(`**p99 back under ${settings.targetMs} ms** after the slowdown starts (s)`, results, (result) => result.recovery_s_after_slowdown ?? 'never'),
+    row('source stops reading after a sink stall (ms)', results, (result) => result.source_stop_ms_after_stall ?? 'not within 2.5 s'),
     row('RSS growth from 100 % on, largest service (MB)', results, (result) => result.rss_growth_mb ?? '–'),
     row('peak RSS, largest service (MB)', results, (result) => result.peak_rss_mb ?? '–'),
     row('crashed', results, (result) => result.crashed.join(', ') || 'none'),
