@@ -2,7 +2,7 @@ import { parseMeshBenchArguments, USAGE, type MeshBenchSettings } from './argume
 import { measureDatabaseCeiling, type DatabaseCeiling } from './measureDatabaseCeiling.js';
 import { measureMeshWindow, type MeshWindow } from './measureMeshWindow.js';
 import { PeakRssSampler } from './PeakRssSampler.js';
-import { cpuSecondsOf, ownCpuSeconds, postgresCpuSecondsOf } from './processCpu.js';
+import { cpuSecondsOf, LOAD_GENERATOR, ownCpuSeconds, postgresCpuSecondsOf } from './processCpu.js';
 import { describeResult, describeSecond, resultJson } from './report.js';
 import { printServiceProfiles, withProfiling } from './serviceProfiles.js';
 import { startSeededMesh, type SeededMesh } from './startSeededMesh.js';
@@ -74,12 +74,17 @@ async function measureMesh(settings: MeshBenchSettings, signal: AbortSignal): Pr
   }
 }
 
-/** CPU seconds so far of each service, of the mesh database's PostgreSQL backends and of this process (the load generator). */
+/**
+ * CPU seconds so far of each service, of the mesh database's PostgreSQL backends, of the Redis server
+ * (when it runs here; it serves other clients too, so on a shared machine it counts their work) and of
+ * this process (the load generator).
+ */
 function meshCpuSeconds(seeded: SeededMesh): Record<string, number> {
   const seconds: Record<string, number> = {};
   for (const [name, service] of Object.entries(seeded.mesh.services)) seconds[name] = (service.pid && cpuSecondsOf(service.pid)) || 0;
   seconds.postgres = postgresCpuSecondsOf(seeded.databaseName);
-  seconds['load generator'] = ownCpuSeconds();
+  if (seeded.redisPid !== undefined) seconds.redis = cpuSecondsOf(seeded.redisPid) ?? 0;
+  seconds[LOAD_GENERATOR] = ownCpuSeconds();
   return seconds;
 }
 

@@ -1,5 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
+/** The name the load generator's own CPU goes by among the mesh's processes: the one left out of their total. */
+export const LOAD_GENERATOR = 'load generator';
+
 // USER_HZ: the unit of the CPU times in /proc/<pid>/stat, 100 on every common Linux build.
 const TICKS_PER_SECOND = 100;
 

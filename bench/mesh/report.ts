@@ -1,6 +1,7 @@
 import type { SecondStats } from '../loadgen/tally.js';
 import type { DatabaseCeiling } from './measureDatabaseCeiling.js';
 import type { MeshWindow } from './measureMeshWindow.js';
+import { LOAD_GENERATOR } from './processCpu.js';
 
 export interface MeshBenchResult {
   mesh: MeshWindow;
@@ -31,6 +32,7 @@ export function describeResult(result: MeshBenchResult): string {
     ['figure', 'value', 'note'],
     ['mesh committed', `${whole(mesh.committedPerS)} events/s`, `rows of events over the ${mesh.seconds.toFixed(1)} s steady window`],
     ['db ceiling', `${whole(ceiling.rowsPerS)} rows/s`, `commitEvents alone, one client, batches of ${ceiling.batchSize}, ${ceiling.seconds.toFixed(1)} s`],
+    ['db floor', `${whole(ceiling.floor.rowsPerS)} rows/s`, `bare insert (unnest ... ON CONFLICT DO NOTHING), same client and batches, ${ceiling.floor.seconds.toFixed(1)} s`],
     ['ratio', ratioOf(result).toFixed(3), 'mesh / ceiling, target >= 0.6'],
     ['accept->commit p50', milliseconds(mesh.p50Ms), 'events.committed_at - accepted_at, in the window'],
     ['accept->commit p99', milliseconds(mesh.p99Ms), ''],
@@ -39,8 +41,9 @@ export function describeResult(result: MeshBenchResult): string {
     ['accepted (202)', `${whole(mesh.acceptedPerS)} events/s`, ''],
     ['rejected (429)', `${whole(mesh.rejectedPerS)} events/s`, `${mesh.load.rejected} events in the whole run`],
     ...Object.entries(peakRssMb).map(([service, mb]) => [`peak RSS ${service}`, `${mb.toFixed(1)} MB`, '']),
-    ['CPU per 1000 events', `${sum(mesh.cpuMsPerThousand)} ms`, `mesh: ${describeCpu(mesh.cpuMsPerThousand)} (Redis not counted)`],
+    ['CPU per 1000 events', `${meshTotal(mesh.cpuMsPerThousand)} ms`, `mesh and its databases: ${describeCpu(mesh.cpuMsPerThousand)}${'redis' in mesh.cpuMsPerThousand ? '' : ' (Redis not on this machine: not counted)'}; the total leaves the load generator out`],
     ['CPU per 1000 rows', `${sum(ceiling.cpuMsPerThousand)} ms`, `db ceiling: ${describeCpu(ceiling.cpuMsPerThousand)}`],
+    ['CPU per 1000 rows', `${sum(ceiling.floor.cpuMsPerThousand)} ms`, `db floor: ${describeCpu(ceiling.floor.cpuMsPerThousand)}`],
   ];
   if (mesh.load.failed > 0) rows.push(['failed requests', `${mesh.load.failed} events`, Object.keys(mesh.load.failures).join(', ')]);
   return table(rows);
@@ -51,6 +54,7 @@ export function resultJson(result: MeshBenchResult): string {
   return JSON.stringify({
     mesh_events_per_s: whole(mesh.committedPerS),
     db_ceiling_events_per_s: whole(ceiling.rowsPerS),
+    db_floor_rows_per_s: whole(ceiling.floor.rowsPerS),
     ratio: Math.round(ratioOf(result) * 1000) / 1000,
     p50_ms: rounded(mesh.p50Ms),
     p99_ms: rounded(mesh.p99Ms),
@@ -63,14 +67,20 @@ export function resultJson(result: MeshBenchResult): string {
     window_s: Math.round(mesh.seconds * 100) / 100,
     sink_events_per_commit: mesh.eventsPerCommit === null ? null : Math.round(mesh.eventsPerCommit),
     ceiling_batch_events: ceiling.batchSize,
-    cpu_ms_per_1000_events: mesh.cpuMsPerThousand,
+    cpu_ms_per_1000_events: { ...mesh.cpuMsPerThousand, total: meshTotal(mesh.cpuMsPerThousand) },
     ceiling_cpu_ms_per_1000_rows: ceiling.cpuMsPerThousand,
+    floor_cpu_ms_per_1000_rows: ceiling.floor.cpuMsPerThousand,
     settings: result.settings,
   });
 }
 
 function sum(cpuMs: Record<string, number>): number {
   return Object.values(cpuMs).reduce((total, ms) => total + ms, 0);
+}
+
+/** The services' CPU and their databases' (Postgres, Redis), without the load generator's. */
+function meshTotal(cpuMs: Record<string, number>): number {
+  return sum(Object.fromEntries(Object.entries(cpuMs).filter(([name]) => name !== LOAD_GENERATOR)));
 }
 
 function describeCpu(cpuMs: Record<string, number>): string {

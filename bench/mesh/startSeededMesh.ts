@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { Mesh, type MeshOptions } from '../../tools/launcher/Mesh.js';
 import { seedProducts, seedProfiles } from '../../tools/seed.js';
 import { createScratchDatabase } from './scratchDatabase.js';
+import { redisServerPid } from './redisServerPid.js';
 import { createScratchKeyPrefix, redisUrl } from './scratchKeyPrefix.js';
 
 export interface SeededMesh {
@@ -9,6 +10,8 @@ export interface SeededMesh {
   /** A pool on the mesh's database, for counting what it committed. */
   pool: pg.Pool;
   databaseName: string;
+  /** The Redis server's pid when it runs on this machine (its CPU is then counted), else undefined. */
+  redisPid: number | undefined;
   /** Stops the mesh, then deletes its Redis keys and drops its database; safe to call more than once. */
   dispose(): Promise<void>;
 }
@@ -26,6 +29,7 @@ export async function startSeededMesh(options: SeededMeshOptions): Promise<Seede
     throw error;
   });
   let mesh: Mesh | undefined;
+  let redisPid: number | undefined;
   let disposed: Promise<void> | undefined;
   const dispose = () => (disposed ??= (async () => {
     try {
@@ -36,6 +40,7 @@ export async function startSeededMesh(options: SeededMeshOptions): Promise<Seede
     }
   })());
   try {
+    redisPid = await redisServerPid(keys.redis);
     await seedProfiles(keys.redis, keys.prefix, options.users);
     await seedProducts(database.pool, options.products);
     mesh = await Mesh.start({
@@ -52,5 +57,5 @@ export async function startSeededMesh(options: SeededMeshOptions): Promise<Seede
     await dispose();
     throw error;
   }
-  return { mesh, pool: database.pool, databaseName: database.name, dispose };
+  return { mesh, pool: database.pool, databaseName: database.name, redisPid, dispose };
 }
