@@ -67,6 +67,19 @@ export class IntakeClient {
     });
   }
 
+  /**
+   * Before a request's body is read: the refusal any request gets now, the link having no free credit
+   * at all. Undefined when some request might fit (only its parsed events can tell) or when the link is
+   * down (its 503 comes after parsing, as before).
+   */
+  refusalForAnyRequest(): NoCreditError | undefined {
+    if (!this.outbound.connected) return undefined;
+    const { freeCredit } = this.outbound.stats();
+    if (freeCredit > 0) return undefined;
+    if (this.pressure) this.#creditWait ??= { events: 1, end: this.pressure.clock.begin('credit') };
+    return new NoCreditError(this.#retryAfterSeconds(1 - freeCredit));
+  }
+
   close(): Promise<void> {
     return this.outbound.close('gateway stopping');
   }

@@ -113,6 +113,14 @@ async function tracedIngest(request: IncomingMessage, response: ServerResponse, 
 
 /** Answers the request; resolves with the number of events accepted. */
 async function ingest(request: IncomingMessage, response: ServerResponse, options: HttpApiOptions, caller: string, trace: Context): Promise<number> {
+  // Under overload most requests are refused: deciding that before the body is read and parsed spares the work.
+  const declaredBytes = Number(request.headers['content-length'] ?? 0);
+  const refusal = declaredBytes <= options.maxBodyBytes ? options.intake.refusalForAnyRequest() : undefined;
+  if (refusal) {
+    discardBody(request, options.maxBodyBytes);
+    await refuseForCapacity(response, options, refusal);
+    return 0;
+  }
   let body: string;
   try {
     body = await readBody(request, options.maxBodyBytes);
@@ -151,10 +159,7 @@ async function ingest(request: IncomingMessage, response: ServerResponse, option
     // let the mesh's own back-pressure use up the caller's limit.
     bucket?.refund(parsed.events.length);
     if (error instanceof NoCreditError) {
-      response.setHeader('Retry-After', String(error.retryAfterSeconds));
-      // Which hop holds the mesh back, and why: what an operator (or an autoscaler) acts on.
-      const bottleneck = await options.pressure.bottleneck();
-      reply(response, 429, { error: 'the mesh is at capacity; retry after the given seconds', bottleneck });
+      await refuseForCapacity(response, options, error);
     } else if (error instanceof LargerThanCapacityError) {
       reply(response, 413, { error: error.message });
     } else if (error instanceof IntakeUnavailableError) {
@@ -165,6 +170,13 @@ async function ingest(request: IncomingMessage, response: ServerResponse, option
     }
     return 0;
   }
+}
+
+async function refuseForCapacity(response: ServerResponse, options: HttpApiOptions, refusal: NoCreditError): Promise<void> {
+  response.setHeader('Retry-After', String(refusal.retryAfterSeconds));
+  // Which hop holds the mesh back, and why: what an operator (or an autoscaler) acts on.
+  const bottleneck = await options.pressure.bottleneck();
+  reply(response, 429, { error: 'the mesh is at capacity; retry after the given seconds', bottleneck });
 }
 
 async function setFaults(request: IncomingMessage, response: ServerResponse, options: HttpApiOptions): Promise<void> {
@@ -193,6 +205,20 @@ async function readHotItems(url: URL, response: ServerResponse, options: HttpApi
     response.setHeader('Retry-After', '1');
     reply(response, 503, { error: 'the results database is unavailable' });
   }
+}
+
+/**
+ * Reads and drops the body of a request answered without it, so that its connection can carry the
+ * next request; a body longer than `maxBytes` (chunked, so undeclared) closes the connection instead.
+ */
+function discardBody(request: IncomingMessage, maxBytes: number): void {
+  let size = 0;
+  request.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > maxBytes) request.destroy();
+  });
+  request.on('error', () => {}); // a client gone mid-body: nothing is waiting for it
+  request.resume();
 }
 
 function readBody(request: IncomingMessage, maxBytes: number): Promise<string> {

@@ -20,6 +20,10 @@ class FakeIntake {
   readonly connected = true;
   atCapacity = false;
   taken = 0;
+  /** Some credit is always free, so the refusal is decided once the events are parsed. */
+  refusalForAnyRequest(): undefined {
+    return undefined;
+  }
   async submit(events: Event[]): Promise<void> {
     if (this.atCapacity) throw new NoCreditError(7);
     this.taken += events.length;
