@@ -27,6 +27,8 @@ export interface ModeResult {
   p99_ms_at_1000: number | null;
   /** Seconds from the start of the slowdown until p99 (per commit second) is under the target and stays there; null if it never is. */
   recovery_s_after_slowdown: number | null;
+  /** Seconds from the end of the slowdown until p99 is under the target and stays there; null if it never is. */
+  recovery_s_after_slowdown_ends: number | null;
   /** Milliseconds from a sink stall (its batches held 5 s) until the source stopped reading the intake; null if it did not within 2.5 s. */
   source_stop_ms_after_stall: number | null;
   /** Largest service's peak after the 100 % phase minus its RSS at the end of it. */
@@ -181,6 +183,7 @@ export async function measureWindows(mode: WindowMode, settings: LatencySettings
       p99_ms_at_100: byName('load_100')?.p99_ms ?? null,
       p99_ms_at_1000: byName('load_1000')?.p99_ms ?? null,
       source_stop_ms_after_stall: sourceStopMs,
+      recovery_s_after_slowdown_ends: after ? recoverySeconds(recorder.samples, after.fromS, after.toS, settings.targetMs) : null,
       recovery_s_after_slowdown: slow && after ? recoverySeconds(recorder.samples, slow.fromS, after.toS, settings.targetMs) : null,
       rss_growth_mb: baseline && Object.keys(peaks).length > 0
         ? round(Math.max(...Object.entries(peaks).map(([name, peak]) => peak - (baseline[name] ?? peak))))
