@@ -101,12 +101,12 @@ export function createMetricsRegistry(pressure: HopPressure): Registry {
       const figure = intake && value(intake);
       if (figure !== undefined && figure !== null) g.set(figure);
     });
-    intakeGauge('mesh_intake_length', 'Entries in the intake', (intake) => intake.length);
+    intakeGauge('mesh_intake_length', 'Events in the intake', (intake) => intake.length);
     intakeGauge('mesh_intake_capacity', 'The intake bound', (intake) => intake.capacity);
-    intakeGauge('mesh_intake_lag', 'Entries in the intake not yet read by a source', (intake) => intake.lag);
-    intakeGauge('mesh_intake_pending', 'Entries read and on their way, not yet acknowledged end to end', (intake) => intake.pending);
+    intakeGauge('mesh_intake_lag', 'Events in the intake not yet read by a source', (intake) => intake.lag);
+    intakeGauge('mesh_intake_pending', 'Events read and on their way, not yet acknowledged end to end', (intake) => intake.pending);
     intakeGauge('mesh_intake_window', 'What the intake may hold now: its bound, or less when sized by time', (intake) => intake.window);
-    intakeGauge('mesh_intake_drain_events_per_second', 'How fast the mesh removes acknowledged entries from the intake', (intake) => intake.drain_per_second);
+    intakeGauge('mesh_intake_drain_events_per_second', 'How fast the mesh removes acknowledged events from the intake', (intake) => intake.drain_per_second);
     intakeGauge('mesh_intake_estimated_drain_seconds', 'How long what the intake holds takes to drain at that rate', (intake) => (intake.estimated_drain_ms == null ? null : intake.estimated_drain_ms / 1_000));
   });
   return registry;

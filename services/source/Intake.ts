@@ -1,20 +1,28 @@
 import type { Breaker } from '../../lib/breaker.js';
 import type { StageClock } from '../../lib/telemetry/StageClock.js';
-import type { Event, Event__Output } from '../../lib/contract/loadContract.js';
+import type { Event } from '../../lib/contract/loadContract.js';
 import { ConsumerGroup, type StreamEntry } from '../../lib/storage/ConsumerGroup.js';
 import { runPipeline, type Redis } from '../../lib/storage/redis.js';
 import type { Context } from '../../lib/telemetry/batchSpans.js';
+import { decodeIntakeEntry, intakeEntryFields, storedCount, type IntakeEntry } from './intakeEntry.js';
 
-export interface IntakeEntry {
-  id: string;
-  event: Event__Output;
-  /** The W3C trace context of the batch that brought it in, so its trace goes on when it is read. */
-  traceContext: Record<string, string> | undefined;
+export type { IntakeEntry } from './intakeEntry.js';
+
+/** The intake's contents in events and in entries: all of it, and of it what was delivered to a consumer and not yet removed. */
+export interface IntakeCounts {
+  length: number;
+  pending: number;
+  lengthEntries: number;
+  pendingEntries: number;
 }
 
+/** Entries a page of the count at start-up reads. */
+const countPage = 1_000;
+
 /**
- * The durable intake: a Redis Stream read through a consumer group, so an
- * entry stays pending until the source deletes it after the sink committed it.
+ * The durable intake: a Redis Stream read through a consumer group, one entry
+ * per accepted delivery (see intakeEntry), so an entry stays pending until the
+ * source deletes it once all its events are committed by the sink.
  * Every call goes through the Redis breaker and holds while Redis is down.
  */
 export class Intake {
@@ -38,11 +46,7 @@ export class Intake {
     return this.#consumerGroup.createGroup();
   }
 
-  length(): Promise<number> {
-    return this.breaker.hold('XLEN', () => this.redis.xlen(this.key));
-  }
-
-  /** Entries in the stream, and of those the ones delivered to a consumer and not yet removed. */
+  /** Entries in the stream, and of those the ones delivered to a consumer and not yet removed, as Redis counts them: in entries. */
   async figures(): Promise<{ length: number; pending: number }> {
     return this.breaker.fire('XLEN XPENDING', async () => {
       const [length, pendingSummary] = await runPipeline(this.redis.pipeline().xlen(this.key).xpending(this.key, this.group));
@@ -50,18 +54,19 @@ export class Intake {
     });
   }
 
-  /** Appends `events`, each keeping `traceContext` (sampled batches only: see carrierOf) for the read that continues its trace. */
-  async append(events: Event[], traceContext: Record<string, string> = {}, batchTrace?: Context): Promise<void> {
-    const trace = traceContext.traceparent ? JSON.stringify(traceContext) : undefined;
+  /**
+   * The intake's contents in events, summed over every entry's count: at start-up only, as it reads
+   * the whole stream (at most INTAKE_MAX_LENGTH events); afterwards the writer keeps the counts.
+   */
+  async count(): Promise<IntakeCounts> {
+    return this.breaker.hold('XPENDING XRANGE', () => countIntake(this.redis, this.key, this.group));
+  }
+
+  /** Appends `events` as one entry, with `traceContext` (sampled batches only: see carrierOf) for the read that continues its trace. */
+  async append(events: Event[], traceContext: Record<string, string> = {}, batchTrace?: Context): Promise<string> {
+    const fields = intakeEntryFields(events, traceContext.traceparent ? traceContext : {});
     const endCall = this.clock?.begin('dependency');
-    await this.breaker.hold('XADD', async () => {
-      const pipeline = this.redis.pipeline();
-      for (const event of events) {
-        if (trace) pipeline.xadd(this.key, '*', 'e', JSON.stringify(event), 't', trace);
-        else pipeline.xadd(this.key, '*', 'e', JSON.stringify(event));
-      }
-      await runPipeline(pipeline);
-    }, { trace: batchTrace }).finally(endCall);
+    return this.breaker.hold('XADD', async () => (await this.redis.xadd(this.key, '*', ...fields))!, { trace: batchTrace }).finally(endCall);
   }
 
   #uncertainReads = 0;
@@ -78,7 +83,7 @@ export class Intake {
     let attempts = 0;
     let answered = false;
     try {
-      const read = await this.#consumerGroup.readNew(count, blockMs, { onAttempt: () => { attempts += 1; }, noWaitWhileProbing: true });
+      const read = await this.#consumerGroup.readNewBuffers(count, blockMs, { onAttempt: () => { attempts += 1; }, noWaitWhileProbing: true });
       answered = true;
       return read.map(toEntry);
     } finally {
@@ -88,7 +93,7 @@ export class Intake {
 
   /** Entries delivered to this consumer and not yet deleted, after `afterId`: what a restart or a reset re-delivers. */
   async readPending(afterId: string, count: number): Promise<IntakeEntry[]> {
-    return (await this.#consumerGroup.readPending(afterId, count)).entries.map(toEntry);
+    return (await this.#consumerGroup.readPendingBuffers(afterId, count)).entries.map(toEntry);
   }
 
   /**
@@ -107,34 +112,37 @@ export class Intake {
     return claimed;
   }
 
-  /** Acknowledged end to end: gone from the group and from the stream. */
+  /** Every event of theirs acknowledged end to end: gone from the group and from the stream. */
   remove(ids: string[]): Promise<void> {
     const endCall = this.clock?.begin('dependency');
     return this.#consumerGroup.remove(ids).finally(endCall);
   }
 }
 
-function toEntry({ id, fields }: StreamEntry<string>): IntakeEntry {
-  return { id, event: { ...parseEvent(fields[1]!), intakeId: id }, traceContext: parseTraceContext(fields[3]) };
+function toEntry({ id, fields }: StreamEntry<Buffer>): IntakeEntry {
+  return decodeIntakeEntry(id, fields);
 }
 
-function parseTraceContext(stored: string | undefined): Record<string, string> | undefined {
-  if (stored === undefined) return undefined;
-  try {
-    return JSON.parse(stored) as Record<string, string>;
-  } catch {
-    return undefined;
-  }
-}
-
-/** An entry that is not an event still flows on, dead-lettered, so the sink records it and the stream does not block on it. */
-function parseEvent(stored: string): Event__Output {
-  try {
-    return JSON.parse(stored) as Event__Output;
-  } catch (error) {
-    return {
-      id: '', userId: '', itemId: '', kind: '', eventTimeMs: 0, priceCents: 0, acceptedAtMs: 0, intakeId: '', profile: null, product: null,
-      deadLetter: { stage: 'source', reason: `intake entry is not a valid event: ${(error as Error).message}` },
-    };
+/** The intake's contents in events and in entries, summed over every entry's count (a whole read of the stream). */
+export async function countIntake(redis: Redis, key: string, group: string): Promise<IntakeCounts> {
+  const [pendingEntries] = await redis.xpending(key, group) as [number];
+  const pendingIds = new Set(pendingEntries > 0
+    ? (await redis.xpending(key, group, '-', '+', pendingEntries) as Array<[string, ...unknown[]]>).map(([id]) => id)
+    : []);
+  const counts: IntakeCounts = { length: 0, pending: 0, lengthEntries: 0, pendingEntries: 0 };
+  let from = '-';
+  for (;;) {
+    const page = await redis.xrangeBuffer(key, from, '+', 'COUNT', countPage);
+    for (const [idBytes, fields] of page) {
+      const events = storedCount(fields) ?? 1;
+      counts.length += events;
+      counts.lengthEntries += 1;
+      if (pendingIds.has(idBytes.toString())) {
+        counts.pending += events;
+        counts.pendingEntries += 1;
+      }
+    }
+    if (page.length < countPage) return counts;
+    from = `(${page.at(-1)![0].toString()}`;
   }
 }

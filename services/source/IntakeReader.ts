@@ -3,6 +3,8 @@ import type { Outbound } from '../../lib/flow/Outbound.js';
 import { createLogger } from '../../lib/log.js';
 import { contextOf, isSampled, recordCreditWait, startSendSpan, trace, type Link } from '../../lib/telemetry/batchSpans.js';
 import type { StageClock } from '../../lib/telemetry/StageClock.js';
+import type { Event__Output } from '../../lib/contract/loadContract.js';
+import { entriesOf, eventsOf, HeldEntries, type EntrySlice } from './HeldEntries.js';
 import type { Intake, IntakeEntry } from './Intake.js';
 
 const log = createLogger('source');
@@ -12,28 +14,30 @@ const maxLinkedTraces = 16;
 
 /**
  * Intake → enrichment. Reads the intake only as fast as enrichment grants
- * credit; deletes entries once enrichment acknowledges them (which it does only
- * after the sink committed them); and after its own start, any reset of the
- * link or a read whose reply may have been lost, re-delivers every entry still
- * pending (and not already on its way) before reading new ones.
+ * credit, an entry (a delivery's events) whole or in parts when the credit is
+ * smaller; deletes an entry once enrichment acknowledged all its events (which
+ * it does only after the sink committed them); re-sends what a reset of the
+ * link lost; and after its own start, any reset of the link or a read whose
+ * reply may have been lost, re-delivers every entry still pending (and not
+ * already in hand) before reading new ones.
  */
 export class IntakeReader {
-  /** The entries of each batch on its way to enrichment, not yet acknowledged. */
-  readonly #inFlight = new Set<string[]>();
-  /** Entries acknowledged end to end whose removal from the intake is under way. */
-  readonly #removing = new Set<string>();
+  /** Entries read and not yet removed: what waits for a send, is on its way to enrichment, or is being removed. */
+  readonly #held = new HeldEntries();
   #replayFrom: string | undefined = '0';
   #resets = 0;
+  /** The mean events per entry of the last read: how many entries a read asks for to fill the credit it has. */
+  #meanEntryEvents = 1;
 
   constructor(
     private readonly intake: Intake,
     private readonly downstream: Outbound,
-    /** Told of entries read for the first time and of entries removed: the intake writer's room. */
-    private readonly counts: { read(count: number): void; removed(count: number): void },
+    /** Told of entries read for the first time and of entries removed, in events and in entries: the intake writer's room. */
+    private readonly counts: { read(events: number, entries: number): void; removed(events: number, entries: number): void },
     /** Back-pressured while waiting for enrichment's credit, idle while the intake has nothing new, busy reading and sending what it holds. */
     private readonly clock: StageClock,
     /** A batch went to enrichment: for the event-time lag and the batch sizes. */
-    private readonly onPassedOn: (events: readonly IntakeEntry['event'][]) => void = () => undefined,
+    private readonly onPassedOn: (events: readonly Event__Output[]) => void = () => undefined,
   ) {}
 
   /**
@@ -58,45 +62,32 @@ export class IntakeReader {
       const reservation = await this.downstream.reserve(maxBatchEvents, signal).finally(endCreditWait);
       const creditWaitEndMs = Date.now();
       const count = reservation.events;
-      // A blocking read waits for new entries (idle) unless the last one filled its batch: then more were
-      // waiting, and the read is work that finds them at once. A replay's read never blocks.
-      const endRead = lastReadFull || this.#replayFrom !== undefined ? this.clock.begin('work') : undefined;
-      const replaying = this.#replayFrom !== undefined;
-      const resetsBefore = this.#resets;
-      const uncertainBefore = this.intake.uncertainReads;
-      const read = await (replaying ? this.intake.readPending(this.#replayFrom!, count) : this.intake.readNew(count, blockMs))
-        .catch((error: unknown) => { this.downstream.release(reservation); throw error; })
-        .finally(endRead);
-      // A reset during the read starts the replay over; the position of the old one is void.
-      if (replaying && this.#resets === resetsBefore) this.#replayFrom = read.length > 0 ? read.at(-1)!.id : undefined;
-      // An attempt of the read failed on the way: Redis may have handed this consumer entries whose reply
-      // never came, and they stay pending until someone reads the pending entries. That is the replay.
-      if (!replaying && this.intake.uncertainReads !== uncertainBefore) {
-        this.#replayFrom = '0';
-        log.warn('a read of the intake failed on the way; re-delivering its pending entries');
+      // What a lost send left waiting, or the rest of an entry larger than the last credit, goes before any read.
+      if (this.#held.unsentEvents === 0) {
+        try {
+          lastReadFull = await this.#read(count, blockMs, lastReadFull);
+        } catch (error) {
+          this.downstream.release(reservation);
+          throw error;
+        }
       }
-      // What is still on its way to enrichment, or being removed, is not sent twice.
-      const entries = replaying ? this.#notInHand(read) : read;
-      lastReadFull = read.length >= count;
-      if (!replaying) this.counts.read(read.length);
-      this.downstream.release(reservation, count - entries.length);
-      if (entries.length === 0) continue;
+      const slices = this.#held.take(count);
+      const events = eventsOf(slices);
+      this.downstream.release(reservation, count - events.length);
+      if (events.length === 0) continue;
       const endWork = this.clock.begin('work');
-      const { parent, links } = traceOf(entries);
+      const { parent, links } = traceOf(entriesOf(slices));
       if (creditWaitFromMs !== undefined) {
-        recordCreditWait(parent, this.downstream.link, Math.max(creditWaitFromMs, entries[0]!.event.acceptedAtMs), creditWaitEndMs, entries.length, this.downstream.stats().receiverWindow);
+        recordCreditWait(parent, this.downstream.link, Math.max(creditWaitFromMs, events[0]!.acceptedAtMs), creditWaitEndMs, events.length, this.downstream.stats().receiverWindow);
       }
-      const { span, carrier } = startSendSpan(parent, { link: this.downstream.link, events: entries.length, creditAvailable: count }, links);
-      const ids = entries.map((entry) => entry.id);
+      const { span, carrier } = startSendSpan(parent, { link: this.downstream.link, events: events.length, creditAvailable: count }, links);
       try {
-        const events = entries.map((entry) => entry.event);
         const sent = await this.downstream.send(events, carrier, reservation);
         this.onPassedOn(events);
-        this.#inFlight.add(ids);
-        sent.acknowledged.then(() => void this.#acknowledged(ids), () => this.#lost(ids));
+        sent.acknowledged.then(() => void this.#acknowledged(slices), () => this.#lost(slices));
       } catch (error) {
         if (!(error instanceof LinkResetError)) throw error;
-        this.#lost([]);
+        this.#lost(slices);
       } finally {
         endWork();
         this.downstream.release(reservation);
@@ -105,31 +96,57 @@ export class IntakeReader {
     }
   }
 
-  /** Enrichment acknowledged them, so the sink committed them: they leave the intake. */
-  async #acknowledged(ids: string[]): Promise<void> {
-    this.#inFlight.delete(ids);
-    for (const id of ids) this.#removing.add(id);
-    try {
-      await this.intake.remove(ids);
-    } finally {
-      for (const id of ids) this.#removing.delete(id);
+  /**
+   * Reads entries for `credit` events at their recent mean size (at least one entry; a part of one
+   * may wait for the next credit), the pending ones not in hand while replaying, else new ones.
+   * Returns whether the read filled what it asked for (more were waiting).
+   */
+  async #read(credit: number, blockMs: number, lastReadFull: boolean): Promise<boolean> {
+    const wanted = Math.max(1, Math.floor(credit / this.#meanEntryEvents));
+    // A blocking read waits for new entries (idle) unless the last one filled its batch: then more were
+    // waiting, and the read is work that finds them at once. A replay's read never blocks.
+    const endRead = lastReadFull || this.#replayFrom !== undefined ? this.clock.begin('work') : undefined;
+    const replaying = this.#replayFrom !== undefined;
+    const resetsBefore = this.#resets;
+    const uncertainBefore = this.intake.uncertainReads;
+    const read = await (replaying ? this.intake.readPending(this.#replayFrom!, wanted) : this.intake.readNew(wanted, blockMs)).finally(endRead);
+    // A reset during the read starts the replay over; the position of the old one is void.
+    if (replaying && this.#resets === resetsBefore) this.#replayFrom = read.length > 0 ? read.at(-1)!.id : undefined;
+    // An attempt of the read failed on the way: Redis may have handed this consumer entries whose reply
+    // never came, and they stay pending until someone reads the pending entries. That is the replay.
+    if (!replaying && this.intake.uncertainReads !== uncertainBefore) {
+      this.#replayFrom = '0';
+      log.warn('a read of the intake failed on the way; re-delivering its pending entries');
     }
-    this.counts.removed(ids.length);
+    let events = 0;
+    for (const entry of read) {
+      events += entry.events.length;
+      // What is still in hand (waiting, on its way to enrichment, or being removed) is not sent twice.
+      if (!this.#held.has(entry.id)) this.#held.add(entry);
+    }
+    if (read.length > 0) this.#meanEntryEvents = events / read.length;
+    if (!replaying) this.counts.read(read.reduce((sum, entry) => sum + entry.count, 0), read.length);
+    return read.length >= wanted;
   }
 
-  /** The link reset before they were acknowledged: every entry still pending is re-delivered. */
-  #lost(ids: string[]): void {
-    this.#inFlight.delete(ids);
+  /** Enrichment acknowledged them, so the sink committed them: the entries now wholly acknowledged leave the intake. */
+  async #acknowledged(slices: EntrySlice[]): Promise<void> {
+    const complete = this.#held.acknowledged(slices);
+    if (complete.length === 0) return;
+    try {
+      await this.intake.remove(complete.map((entry) => entry.id));
+    } finally {
+      this.#held.removed(complete);
+    }
+    this.counts.removed(complete.reduce((sum, entry) => sum + entry.count, 0), complete.length);
+  }
+
+  /** The link reset before they were acknowledged: they are sent again, and every entry still pending and not in hand is re-delivered. */
+  #lost(slices: EntrySlice[]): void {
+    this.#held.lost(slices);
     this.#replayFrom = '0';
     this.#resets += 1;
-    log.warn('link to enrichment reset; re-delivering pending intake entries', { unacknowledged: ids.length });
-  }
-
-  #notInHand(entries: IntakeEntry[]): IntakeEntry[] {
-    if (this.#inFlight.size === 0 && this.#removing.size === 0) return entries;
-    const inHand = new Set(this.#removing);
-    for (const ids of this.#inFlight) for (const id of ids) inHand.add(id);
-    return entries.filter((entry) => !inHand.has(entry.id));
+    log.warn('link to enrichment reset; re-delivering pending intake entries', { unacknowledged: slices.reduce((sum, { from, to }) => sum + to - from, 0) });
   }
 }
 

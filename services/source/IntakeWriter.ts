@@ -4,7 +4,7 @@ import { timeSizedWindow } from '../../lib/flow/timeSizedWindow.js';
 import type { Event__Output } from '../../lib/contract/loadContract.js';
 import type { InboundLinks } from '../../lib/stage/InboundLinks.js';
 import { carrierOf, contextOf, endFailed, startProcessSpan } from '../../lib/telemetry/batchSpans.js';
-import type { Intake } from './Intake.js';
+import type { Intake, IntakeCounts } from './Intake.js';
 
 /** The upstream may be someone else's gateway: an event that breaks the rules goes on as a dead letter of the source. */
 function checked(event: Event__Output, acceptedAtMs: number): Event__Output {
@@ -18,42 +18,53 @@ function checked(event: Event__Output, acceptedAtMs: number): Event__Output {
  * room, so the gateway's credit stops exactly when the intake is full; each
  * delivery is acknowledged once it is in the stream.
  *
- * The intake holds two things: entries not yet read (the queue) and entries
- * read and on their way through the mesh, not yet acknowledged end to end.
- * `maxLength` bounds both, as memory; sized by time, the queue is also held to
+ * The intake holds two things, counted in events (one entry holds a delivery's):
+ * events not yet read (the queue) and events read and on their way through the
+ * mesh, not yet acknowledged end to end. `maxLength` bounds both, as memory; sized by time, the queue is also held to
  * what the mesh reads in the latency share. What is on its way is bounded by
  * the links' own windows, and holding it to a time would only cap the mesh's
  * throughput at that time's worth of its round trip.
  */
 export class IntakeWriter {
+  // In events, and in entries as Redis counts them (see resync).
   #length: number;
   #unread: number;
+  #lengthEntries: number;
+  #unreadEntries: number;
+  // Of every entry this source appended or read: the mean size at which entries it did not see are counted.
+  #knownEvents = 0;
+  #knownEntries = 0;
   #wakeForRoom: (() => void) | undefined;
   #window: number;
   readonly drain = new DrainRate();
 
   /**
-   * `sizing`: with a latency share, the unread entries are held to what the mesh reads in that
-   * many milliseconds (at least `minWindow`), the rate measured as entries leave the intake.
+   * `current`: the intake's contents as counted at start-up (Intake#count).
+   * `sizing`: with a latency share, the unread events are held to what the mesh reads in that
+   * many milliseconds (at least `minWindow`), the rate measured as events leave the intake.
    */
   constructor(
     private readonly intake: Intake,
     private readonly inbound: InboundLinks,
     readonly maxLength: number,
-    current: { length: number; pending: number },
+    current: IntakeCounts,
     private readonly sizing: { latencyShareMs: number; minWindow: number } = { latencyShareMs: 0, minWindow: maxLength },
   ) {
     this.#length = current.length;
     this.#unread = Math.max(0, current.length - current.pending);
+    this.#lengthEntries = current.lengthEntries;
+    this.#unreadEntries = Math.max(0, current.lengthEntries - current.pendingEntries);
+    this.#know(current.length, current.lengthEntries);
     this.#window = maxLength;
   }
 
+  /** Events in the intake. */
   get length(): number { return this.#length; }
 
-  /** Entries appended and not yet read by a source. */
+  /** Events appended and not yet read by a source. */
   get unread(): number { return this.#unread; }
 
-  /** The most entries the intake may hold unread now: its bound, or less when sized by time. */
+  /** The most events the intake may hold unread now: its bound, or less when sized by time. */
   get window(): number { return this.#window; }
 
   /** Sets the window from the drain rate measured since the last call: what is read in the latency share. */
@@ -66,29 +77,51 @@ export class IntakeWriter {
   }
 
   /**
-   * The intake's length and pending entries as Redis counts them: with several sources sharing the
-   * intake, each sees the others' appends, reads and removals only this way, so the bounds hold across
-   * them to within what they append between two readings.
+   * The intake's length and pending entries as Redis counts them, in entries: with several sources
+   * sharing the intake, each sees the others' appends, reads and removals only this way. This source
+   * counts in events what it appends, reads and removes itself; entries Redis counts beyond (or
+   * short of) its own count are the others' and are counted at the mean size of the entries this
+   * source has seen. So with one source the counts stay exact, with several the bounds hold across
+   * them to within that estimate, and an empty intake (or none unread) is exactly zero again.
    */
-  resync(length: number, pending: number): void {
-    this.#length = length;
-    this.#unread = Math.max(0, length - pending);
+  resync(lengthEntries: number, pendingEntries: number): void {
+    const unreadEntries = Math.max(0, lengthEntries - pendingEntries);
+    this.#length = this.#scaled(this.#length, lengthEntries - this.#lengthEntries, lengthEntries);
+    this.#unread = Math.min(this.#length, this.#scaled(this.#unread, unreadEntries - this.#unreadEntries, unreadEntries));
+    this.#lengthEntries = lengthEntries;
+    this.#unreadEntries = unreadEntries;
     if (this.#room() > 0) this.#wake();
   }
 
-  /** A source read entries it had not read before. */
-  read(count: number): void {
-    this.#unread = Math.max(0, this.#unread - count);
+  /** A source read entries it had not read before: `events` in `entries`. */
+  read(events: number, entries: number): void {
+    this.#know(events, entries);
+    this.#unread = Math.max(0, this.#unread - events);
+    this.#unreadEntries = Math.max(0, this.#unreadEntries - entries);
     this.#wake();
   }
 
-  /** Entries left the intake (acknowledged end to end). */
-  removed(count: number): void {
-    this.drain.taken(count);
-    this.#length -= count;
+  /** Entries left the intake (every event of theirs acknowledged end to end): `events` in `entries`. */
+  removed(events: number, entries: number): void {
+    this.drain.taken(events);
+    this.#length = Math.max(0, this.#length - events);
+    this.#lengthEntries = Math.max(0, this.#lengthEntries - entries);
     // What left was read, whether or not this source was told.
     this.#unread = Math.min(this.#unread, this.#length);
+    this.#unreadEntries = Math.min(this.#unreadEntries, this.#lengthEntries);
     this.#wake();
+  }
+
+  #know(events: number, entries: number): void {
+    this.#knownEvents += events;
+    this.#knownEntries += entries;
+  }
+
+  #scaled(events: number, moreEntries: number, entries: number): number {
+    if (entries === 0) return 0;
+    if (moreEntries === 0) return events;
+    const meanEvents = this.#knownEntries > 0 ? this.#knownEvents / this.#knownEntries : 1;
+    return Math.max(0, Math.round(events + moreEntries * meanEvents));
   }
 
   #room(): number {
@@ -117,16 +150,19 @@ export class IntakeWriter {
       if (!delivery) continue;
       const acceptedAtMs = Date.now();
       const { span, context } = startProcessSpan('source', contextOf(delivery.traceContext), { link: delivery.link, events: delivery.events.length });
+      const events = delivery.events.map((event) => checked(event, acceptedAtMs));
       try {
-        const events = delivery.events.map((event) => checked(event, acceptedAtMs));
         await this.intake.append(events, carrierOf(span), context);
         span.end();
       } catch (error) {
         endFailed(span, error);
         throw error;
       }
-      this.#length += delivery.events.length;
-      this.#unread += delivery.events.length;
+      this.#length += events.length;
+      this.#unread += events.length;
+      this.#lengthEntries += 1;
+      this.#unreadEntries += 1;
+      this.#know(events.length, 1);
       delivery.acknowledge();
     }
   }

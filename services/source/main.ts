@@ -36,20 +36,22 @@ await runService('source', async (env, kit) => {
 
   const upstream = await serveUpstream({ ...settings, name: 'source' });
   const inbound = upstream.links;
-  const writer = new IntakeWriter(intake, inbound, maxIntakeLength, await intake.figures(), intakeSizing);
+  // Counted in events once at start-up; afterwards the writer keeps the counts, resynced from Redis's entries (see IntakeWriter#resync).
+  const writer = new IntakeWriter(intake, inbound, maxIntakeLength, await intake.count(), intakeSizing);
   const downstream = settings.wiring.outbound(consumer, { target: enrichmentAddress, link: 'source->enrichment' });
   const reader = new IntakeReader(intake, downstream, writer, kit.pressure.clock, (events) => kit.pressure.passedOn(events));
   kit.pressure.watchInbound(inbound);
   kit.pressure.watchOutbound(downstream);
-  const intakeFigures = { length: writer.length, capacity: maxIntakeLength, lag: 0, pending: 0 };
+  // In events, as of the last reading from Redis.
+  const intakeFigures = { length: writer.length, capacity: maxIntakeLength, lag: writer.unread, pending: writer.length - writer.unread };
   kit.pressure.watchIntake(() => ({ ...intakeFigures, window: writer.window, ...drainFigures(writer.drain, intakeFigures.lag) }));
   kit.pressure.watchBehind(() => intakeFigures.lag > 0);
   const resizeTimer = setInterval(() => writer.resize(), 250);
   // Read once a second for the figures; a failed read keeps the last ones.
   const figuresTimer = setInterval(() => {
     intake.figures().then(({ length, pending }) => {
-      Object.assign(intakeFigures, { length, pending, lag: Math.max(length - pending, 0) });
       writer.resync(length, pending);
+      Object.assign(intakeFigures, { length: writer.length, pending: writer.length - writer.unread, lag: writer.unread });
     }, () => undefined);
   }, 1_000);
 

@@ -8,6 +8,7 @@ import { LinkSender } from '../../lib/flow/LinkSender.js';
 import { createRedis, isPermanentRedisError, redisReady } from '../../lib/storage/redis.js';
 import { Intake } from '../../services/source/Intake.js';
 import { IntakeReader } from '../../services/source/IntakeReader.js';
+import { intakeEntryFields } from '../../services/source/intakeEntry.js';
 import { consumeAll, startReceiver } from '../helpers/receivers.js';
 import { redisUrl } from '../helpers/testServers.js';
 import { proxyToSharedRedis } from './chaosMesh.js';
@@ -43,7 +44,7 @@ test('a read of the intake whose reply is lost with the connection is re-deliver
   // In one transaction, so a blocked read wakes to all of them at once rather than to the first.
   const append = (from: number, count: number) => {
     const pipeline = direct.multi();
-    for (let i = from; i < from + count; i++) pipeline.xadd(key, '*', 'e', JSON.stringify({ id: `e-${i}` }));
+    for (let i = from; i < from + count; i++) pipeline.xadd(key, '*', ...intakeEntryFields([{ id: `e-${i}` }], {}));
     return pipeline.exec();
   };
   const waitFor = async (condition: () => Promise<boolean> | boolean, ms: number) => {

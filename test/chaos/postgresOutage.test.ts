@@ -6,6 +6,7 @@ import type { ServiceName } from '../../tools/launcher/Mesh.js';
 import { proxyToSharedPostgres, startChaosMesh, tearDown, type ChaosMesh } from './chaosMesh.js';
 import { OpenLoad } from './openLoad.js';
 import { acceptedRate, assertDrainedExactlyOnce, assertEdgeAnswers, describeProxy, difference, firstAcceptedAfter, round, type Diagnostics } from './outageChecks.js';
+import { countIntake } from '../../services/source/Intake.js';
 
 const outageMs = 5_000;
 const resetMs = 2_000; // BREAKER_POSTGRES_RESET_MS (the default)
@@ -19,13 +20,13 @@ const meshEnv = {
 // The join looks products up again every 200 ms, so it depends on Postgres all the time, not only for its first batches.
 const joinEnv = { PRODUCT_CACHE_TTL_MS: '200' };
 
-/** The intake's length, sampled every 100 ms until stopped. */
+/** The intake's length in events, sampled every 100 ms until stopped. */
 function sampleIntake(run: ChaosMesh): { samples: Array<{ at: number; length: number }>; stop(): Promise<void> } {
   const samples: Array<{ at: number; length: number }> = [];
   let stopping = false;
   const sampling = (async () => {
     while (!stopping) {
-      samples.push({ at: Date.now(), length: await run.redis.xlen(run.intakeKey) });
+      samples.push({ at: Date.now(), length: (await countIntake(run.redis, run.intakeKey, 'mesh')).length });
       await sleep(100);
     }
   })();

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startMeshUnderTest } from '../helpers/meshHarness.js';
 import { postEvents, wireEvents } from '../helpers/httpEvents.js';
 import { serviceNames } from '../../tools/launcher/Mesh.js';
+import { countIntake } from '../../services/source/Intake.js';
 
 const intakeBound = 2_000;
 
@@ -40,8 +41,8 @@ test('backpressure end to end: a slow sink fills the intake to its bound and the
   })();
   await Promise.all([...clients, sampling]);
 
-  const intakeLength = await run.redis.xlen(`${run.keyPrefix}intake`);
-  const [pending] = (await run.redis.xpending(`${run.keyPrefix}intake`, 'mesh')) as [number];
+  // In events (an entry holds a batch of them).
+  const { length: intakeLength, pending } = await countIntake(run.redis, `${run.keyPrefix}intake`, 'mesh');
   t.diagnostic(`offered ${sent}, accepted ${accepted.length}, statuses ${JSON.stringify([...statuses])}, intake ${intakeLength}, read but unacknowledged ${pending}, Retry-After ${retryAfter}, peak RSS MB ${JSON.stringify([...peakRss].map(([n, mb]) => [n, Math.round(mb)]))}`);
   assert.ok((statuses.get(429) ?? 0) > 0, 'the gateway sheds the excess with 429');
   assert.ok(Number(retryAfter) >= 1, 'a 429 says when to retry');

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { profileKey } from '../../lib/storage/redis.js';
+import { intakeEntryFields } from '../../services/source/intakeEntry.js';
 import { startMeshUnderTest } from '../helpers/meshHarness.js';
 import { postUntilAccepted, wireEvents } from '../helpers/httpEvents.js';
 
@@ -15,10 +16,10 @@ test('poison pills: an event that fails in any stage goes to dead_letters with t
   // enrichment: a user whose stored profile is not JSON.
   await run.redis.set(profileKey(run.keyPrefix, 'user-poison'), '{not json');
   // source: an intake entry that is not an event at all.
-  await run.redis.xadd(intake, '*', 'e', 'garbage that is not JSON');
+  await run.redis.xadd(intake, '*', 'n', '1', 'b', 'garbage that is not a batch of events');
   // A value the contract's rules refuse (a NUL character), written straight into the intake as a producer bug could: the first stage that depends on it refuses it.
   const [nul] = wireEvents(1, `${runId}-nul`);
-  await run.redis.xadd(intake, '*', 'e', JSON.stringify({ id: nul!.id, userId: 'user-\u0000-1', itemId: 'item-1', kind: 'view', eventTimeMs: Date.now(), priceCents: 1 }));
+  await run.redis.xadd(intake, '*', ...intakeEntryFields([{ id: nul!.id, userId: 'user-\u0000-1', itemId: 'item-1', kind: 'view', eventTimeMs: Date.now(), priceCents: 1 }], {}));
 
   const events = wireEvents(300, runId);
   events[17] = { ...events[17]!, user_id: 'user-poison' };
@@ -43,7 +44,7 @@ test('poison pills: an event that fails in any stage goes to dead_letters with t
   assert.match(rows[0].reason, /invalid user_id: contains control characters/);
   assert.equal(rows[1].event_id, events[17]!.id);
   assert.match(rows[1].reason, /not JSON \(user user-poison\)/);
-  assert.match(rows[2].event_id, /^intake:\d+-\d+$/);
+  assert.match(rows[2].event_id, /^intake:\d+-\d+\/0$/);
   assert.match(rows[2].reason, /intake entry is not a valid event/);
   assert.equal(await run.redis.xlen(intake), 0, 'nothing is stuck in the intake');
 });

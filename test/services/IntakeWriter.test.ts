@@ -10,11 +10,12 @@ import { InboundLinks } from '../../lib/stage/InboundLinks.js';
 import { createRedis, deleteKeysWithPrefix, intakeStreamKey, isPermanentRedisError, redisReady } from '../../lib/storage/redis.js';
 import { Intake } from '../../services/source/Intake.js';
 import { IntakeWriter } from '../../services/source/IntakeWriter.js';
+import { decodeIntakeEntry, type IntakeEntry } from '../../services/source/intakeEntry.js';
 import { proxyToSharedRedis } from '../chaos/chaosMesh.js';
 import { makeEvents } from '../helpers/events.js';
 import { randomName, redisUrl } from '../helpers/testServers.js';
 
-interface Source { link: RawLink; writer: IntakeWriter; intake: Intake; entries(): Promise<Array<{ id: string; event: Event__Output }>> }
+interface Source { link: RawLink; writer: IntakeWriter; intake: Intake; entries(): Promise<IntakeEntry[]>; events(): Promise<Event__Output[]> }
 
 /**
  * The source's intake side, for real: a Flow server whose links go into InboundLinks, an
@@ -34,7 +35,7 @@ async function startSource(t: TestContext, { capacity = 100, maxLength = 1_000, 
   const inbound = new InboundLinks();
   const server = createFlowServer({ receiver: 'source', capacity, maxBatchEvents: 50, maxBatchBytes: 1 << 20, maxLinks: 4 }, (opened) => inbound.add(opened));
   const port = await bindServer(server, '127.0.0.1:0');
-  const writer = new IntakeWriter(intake, inbound, maxLength, { length: 0, pending: 0 }, sizing);
+  const writer = new IntakeWriter(intake, inbound, maxLength, { length: 0, pending: 0, lengthEntries: 0, pendingEntries: 0 }, sizing);
   const stopping = new AbortController();
   const running = writer.run(50, stopping.signal);
 
@@ -53,10 +54,11 @@ async function startSource(t: TestContext, { capacity = 100, maxLength = 1_000, 
     direct.disconnect();
   });
   const entries = async () => {
-    const stream = await direct.xrange(key, '-', '+');
-    return stream.map(([id, fields]) => ({ id, event: JSON.parse(fields[1]!) as Event__Output }));
+    const stream = await direct.xrangeBuffer(key, '-', '+');
+    return stream.map(([id, fields]) => decodeIntakeEntry(id.toString(), fields));
   };
-  return { link, writer, intake, entries };
+  const events = async () => (await entries()).flatMap((entry) => entry.events);
+  return { link, writer, intake, entries, events };
 }
 
 function sendBatch(link: RawLink, events: Event[]): void {
@@ -74,7 +76,7 @@ async function until(condition: () => boolean, ms = 5_000): Promise<void> {
 const lastAck = (link: RawLink) => link.acks.at(-1) ?? 0;
 
 describe('IntakeWriter', { timeout: 30_000 }, () => {
-  test('events taken from the link land in the intake stream in order, with acceptedAtMs set, and the sender sees them acknowledged', async (t) => {
+  test('events taken from the link land in the intake stream in order, one entry per delivery, with acceptedAtMs set, and the sender sees them acknowledged', async (t) => {
     const { link, entries } = await startSource(t);
     const events = makeEvents(5);
     const before = Date.now();
@@ -83,8 +85,10 @@ describe('IntakeWriter', { timeout: 30_000 }, () => {
     await until(() => lastAck(link) === 5);
 
     const stored = await entries();
-    assert.deepEqual(stored.map((entry) => entry.event.id), events.map((event) => event.id));
-    for (const { event } of stored) {
+    assert.deepEqual(stored.map((entry) => entry.count), [2, 3], 'one entry per delivery, its count beside it');
+    assert.deepEqual(stored.flatMap((entry) => entry.events.map((event) => event.id)), events.map((event) => event.id));
+    assert.deepEqual(stored.flatMap((entry) => entry.events.map((event) => event.intakeId)), stored.flatMap((entry) => entry.events.map((_, index) => `${entry.id}/${index}`)));
+    for (const event of stored.flatMap((entry) => entry.events)) {
       assert.ok(event.acceptedAtMs >= before && event.acceptedAtMs <= Date.now(), `acceptedAtMs ${event.acceptedAtMs}`);
       assert.equal(event.deadLetter ?? null, null);
     }
@@ -92,7 +96,7 @@ describe('IntakeWriter', { timeout: 30_000 }, () => {
 
   test('a delivery is acknowledged upstream only once its XADD is in Redis', async (t) => {
     const proxy = await proxyToSharedRedis();
-    const { link, entries } = await startSource(t, { redisThrough: proxy.url(redisUrl) });
+    const { link, events } = await startSource(t, { redisThrough: proxy.url(redisUrl) });
     t.after(() => proxy.close());
     proxy.delayMs = 300; // each way: the XADD reaches Redis 300 ms after it is written, its reply 300 ms later
 
@@ -101,14 +105,14 @@ describe('IntakeWriter', { timeout: 30_000 }, () => {
     assert.deepEqual(link.acks, [], 'no Ack while the XADD is on its way');
     for (let frame = await link.next(5_000); frame; frame = await link.next(5_000)) {
       if (!frame.ack) continue;
-      assert.ok((await entries()).length >= frame.ack.offset, `Ack ${frame.ack.offset} came after its events were stored`);
+      assert.ok((await events()).length >= frame.ack.offset, `Ack ${frame.ack.offset} came after its events were stored`);
       if (frame.ack.offset === 4) break;
     }
     assert.equal(lastAck(link), 4);
   });
 
-  test('once the intake holds maxLength entries the writer stops taking, so no more credit goes upstream, and removed(n) lets it take n more', async (t) => {
-    const { link, writer, intake, entries } = await startSource(t, { capacity: 10, maxLength: 20 });
+  test('once the intake holds maxLength events the writer stops taking, so no more credit goes upstream, and removed(n) lets it take n more', async (t) => {
+    const { link, writer, intake, entries, events } = await startSource(t, { capacity: 10, maxLength: 20 });
     sendBatch(link, makeEvents(10));
     await until(() => lastAck(link) === 10 && link.outstanding === 10);
     sendBatch(link, makeEvents(10));
@@ -119,25 +123,26 @@ describe('IntakeWriter', { timeout: 30_000 }, () => {
     await sleep(300);
     assert.equal(link.outstanding, 0, 'no credit granted while the intake is full');
     assert.equal(lastAck(link), 20);
-    assert.equal((await entries()).length, 20);
+    assert.equal((await events()).length, 20);
+    assert.equal((await entries()).length, 2);
 
-    // Five entries leave the intake (as the reader removes them once the sink committed them).
-    await intake.remove((await entries()).slice(0, 5).map((entry) => entry.id));
-    writer.removed(5);
-    await until(() => lastAck(link) === 25 && link.outstanding === 5);
+    // An entry of 10 events leaves the intake (as the reader removes it once the sink committed them all).
+    await intake.remove([(await entries())[0]!.id]);
+    writer.removed(10, 1);
+    await until(() => lastAck(link) === 30 && link.outstanding === 10);
     await sleep(300);
-    assert.equal(lastAck(link), 25, 'it takes exactly the room made, then stops again');
-    assert.equal(link.outstanding, 5);
-    assert.equal((await entries()).length, 20);
+    assert.equal(lastAck(link), 30, 'it takes exactly the room made, then stops again');
+    assert.equal(link.outstanding, 10);
+    assert.equal((await events()).length, 20);
   });
 
   test('an event that breaks the contract rules is stored as a dead letter of the source, and acknowledged with the rest', async (t) => {
-    const { link, entries } = await startSource(t);
+    const { link, events } = await startSource(t);
     const [good, bad] = makeEvents(2);
     sendBatch(link, [good!, { ...bad!, kind: 'jump' }]);
     await until(() => lastAck(link) === 2);
 
-    const [first, second] = (await entries()).map((entry) => entry.event);
+    const [first, second] = await events();
     assert.equal(first!.id, good!.id);
     assert.equal(first!.deadLetter ?? null, null);
     assert.equal(second!.id, bad!.id);
@@ -153,8 +158,8 @@ describe('IntakeWriter', { timeout: 30_000 }, () => {
     // The mesh reads and removes 20 entries every 100 ms: 200 a second, so 100 ms of the intake is 20 entries.
     for (let i = 0; i < 5; i += 1) {
       await sleep(100);
-      writer.read(20);
-      writer.removed(20);
+      writer.read(20, 1);
+      writer.removed(20, 1);
       writer.resize();
     }
     t.diagnostic(`window ${writer.window}, drain ${writer.drain.perSecond}, length ${writer.length}`);
@@ -169,14 +174,47 @@ describe('IntakeWriter', { timeout: 30_000 }, () => {
     await until(() => writer.unread === 40);
     await sleep(200);
     assert.equal(writer.unread, 40, 'nothing taken while over the window');
-    writer.read(40);
+    writer.read(40, 1);
     await until(() => writer.unread >= writer.window);
     await sleep(200);
     assert.equal(writer.unread, writer.window, 'no more unread than the window');
     // Read, they are on their way through the mesh: the intake takes the rest though it holds more than its window.
-    writer.read(writer.unread);
+    writer.read(writer.unread, 1);
     await until(() => writer.length === 80);
     assert.ok(writer.length > writer.window, `holding ${writer.length} with a window of ${writer.window}`);
     assert.equal(writer.drain.estimateMs(0), 0);
+  });
+});
+
+describe('the intake counted in events', { timeout: 30_000 }, () => {
+  test('at start-up the count sums every entry, and of them the pending ones, in events and in entries', async (t) => {
+    const { link, intake, entries } = await startSource(t);
+    // One delivery at a time: deliveries waiting together may be taken as one.
+    for (const [size, acked] of [[3, 3], [7, 10], [4, 14]] as const) {
+      sendBatch(link, makeEvents(size));
+      await until(() => lastAck(link) === acked);
+    }
+    assert.deepEqual(await intake.count(), { length: 14, pending: 0, lengthEntries: 3, pendingEntries: 0 });
+    const [first] = await intake.readNew(1, 100);
+    assert.equal(first!.id, (await entries())[0]!.id);
+    assert.deepEqual(await intake.count(), { length: 14, pending: 3, lengthEntries: 3, pendingEntries: 1 });
+  });
+
+  test('a resync from Redis keeps the events this source counted, counts the entries of others at the mean size it knows, and an empty intake is zero', async (t) => {
+    const { link, writer } = await startSource(t);
+    sendBatch(link, makeEvents(10));
+    await until(() => writer.length === 10);
+    sendBatch(link, makeEvents(10));
+    await until(() => writer.length === 20);
+    writer.resync(2, 0);
+    assert.deepEqual([writer.length, writer.unread], [20, 20], 'the same entries as its own: its counts stand');
+    // Another source appended three entries and read two of them.
+    writer.resync(5, 2);
+    assert.deepEqual([writer.length, writer.unread], [50, 30]);
+    writer.read(10, 1);
+    writer.resync(5, 3);
+    assert.deepEqual([writer.length, writer.unread], [50, 20]);
+    writer.resync(0, 0);
+    assert.deepEqual([writer.length, writer.unread], [0, 0]);
   });
 });
