@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { StageName } from '../../lib/service/stages.js';
+import { runLoad } from '../../bench/loadgen/runLoad.js';
+import { stageNames, type StageName } from '../../lib/service/stages.js';
+import type { ServiceName } from '../../tools/launcher/Mesh.js';
 import type { PrometheusServer } from '../../tools/prometheus/PrometheusServer.js';
 import { startMeshPrometheus } from '../../tools/prometheus/meshPrometheus.js';
 import { startMeshUnderTest, type MeshUnderTest } from '../helpers/meshHarness.js';
-import { sustainedLoad } from '../helpers/sustainedLoad.js';
 
 // Enrichment made the bottleneck: one Redis call at a time, each 100 ms slow, on batches of 100
 // (about 1,000 events/s a replica, far below what the other hops carry on this machine).
@@ -20,6 +20,8 @@ interface Phase { run: MeshUnderTest; prometheus: PrometheusServer }
 
 async function startPhase(enrichmentReplicas: number): Promise<Phase> {
   const run = await startMeshUnderTest({
+    users: 1000,
+    products: 500,
     env: meshEnv,
     serviceEnv: { enrichment: { STAGE_CONCURRENCY: '1', REDIS_LATENCY_MS: String(redisLatencyMs) } },
     replicas: { enrichment: enrichmentReplicas },
@@ -32,26 +34,46 @@ async function startPhase(enrichmentReplicas: number): Promise<Phase> {
   }
 }
 
+/** Open-loop load well above what even the scaled mesh commits, until stopped (or 90 s). */
+function offerLoad(gatewayUrl: string): { stop(): Promise<void> } {
+  const stopping = new AbortController();
+  const done = runLoad({ url: gatewayUrl, rate: 5_000, durationS: 90, batch: 100, concurrency: 16, requestTimeoutMs: 5_000, signal: stopping.signal });
+  return {
+    async stop() {
+      stopping.abort();
+      await done;
+    },
+  };
+}
+
+/** Fails at once, with what it last said, if a service of the mesh has died. */
+function assertEveryServiceRuns({ mesh, recentLines }: MeshUnderTest): void {
+  const processes = [...stageNames.flatMap((stage) => mesh.replicas[stage].map((replica) => replica.process)), mesh.services.gateway];
+  for (const service of processes) {
+    assert.ok(service.running, `${service.name} died:\n${recentLines(service.name as ServiceName).slice(-20).join('\n')}`);
+  }
+}
+
 async function byStage(prometheus: PrometheusServer, expression: string): Promise<Partial<Record<StageName | 'gateway', number>>> {
   return Object.fromEntries((await prometheus.query(expression)).map((sample) => [sample.labels.stage, sample.value]));
 }
 
-async function waitFor<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {
+async function waitFor<T>(what: string, phase: Phase, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  let value = await read();
-  while (!done(value)) {
+  for (;;) {
+    assertEveryServiceRuns(phase.run);
+    const value = await read();
+    if (done(value)) return value;
     if (Date.now() > deadline) assert.fail(`${what} within ${timeoutMs} ms; last: ${JSON.stringify(value)}`);
     await sleep(500);
-    value = await read();
   }
-  return value;
 }
 
 const committedPerSecond = async (prometheus: PrometheusServer) => (await byStage(prometheus, 'stage:mesh_stage_events_out:rate1m{stage="sink"}')).sink ?? 0;
 
 test('with enrichment the bottleneck, the scale signal asks for more enrichment replicas and no more of any other stage; run with them the mesh commits 1.6 times as much, and with the load gone it asks for fewer', { timeout: 150_000 }, async (t) => {
   const phases: Phase[] = [];
-  let load: ReturnType<typeof sustainedLoad> | undefined;
+  let load: ReturnType<typeof offerLoad> | undefined;
   t.after(async () => {
     await load?.stop();
     for (const { run, prometheus } of phases) {
@@ -63,10 +85,10 @@ test('with enrichment the bottleneck, the scale signal asks for more enrichment 
   // One enrichment replica, the mesh saturated.
   const one = await startPhase(1);
   phases.push(one);
-  const targets = await waitFor('every service scraped', () => one.prometheus.targets(), (all) => all.length === 5 && all.every((target) => target.health === 'up'), 10_000);
+  const targets = await waitFor('every service scraped', one, () => one.prometheus.targets(), (all) => all.length === 5 && all.every((target) => target.health === 'up'), 10_000);
   assert.deepEqual(targets.map((target) => target.job).sort(), ['enrichment', 'gateway', 'join', 'sink', 'source']);
-  load = sustainedLoad(one.run.mesh.gatewayUrl, `scale-${randomBytes(4).toString('hex')}`, { clients: 6, batch: 100 });
-  await waitFor('enrichment named the bottleneck and busy over a whole window', () => byStage(one.prometheus, 'stage:mesh_stage_busy:ratio_avg_rate1m'), (busy) => (busy.enrichment ?? 0) > 0.9, 30_000);
+  load = offerLoad(one.run.mesh.gatewayUrl);
+  await waitFor('enrichment busy over a whole window', one, () => byStage(one.prometheus, 'stage:mesh_stage_busy:ratio_avg_rate1m'), (busy) => (busy.enrichment ?? 0) > 0.9, 30_000);
   const bottleneck = await byStage(one.prometheus, 'stage:mesh_stage_bottleneck:bool == 1');
   assert.deepEqual(Object.keys(bottleneck), ['enrichment']);
   const asked: Array<Partial<Record<string, number>>> = [];
@@ -89,8 +111,8 @@ test('with enrichment the bottleneck, the scale signal asks for more enrichment 
   // Run again with the replicas asked for, under the same load.
   const scaled = await startPhase(enrichmentReplicas);
   phases.push(scaled);
-  load = sustainedLoad(scaled.run.mesh.gatewayUrl, `scale-${randomBytes(4).toString('hex')}`, { clients: 6, batch: 100 });
-  await waitFor('enrichment busy over a whole window with its replicas', () => byStage(scaled.prometheus, 'stage:mesh_stage_busy:ratio_avg_rate1m'), (busy) => (busy.enrichment ?? 0) > 0.9, 30_000);
+  load = offerLoad(scaled.run.mesh.gatewayUrl);
+  await waitFor('enrichment busy over a whole window with its replicas', scaled, () => byStage(scaled.prometheus, 'stage:mesh_stage_busy:ratio_avg_rate1m'), (busy) => (busy.enrichment ?? 0) > 0.9, 30_000);
   await sleep(2_000);
   const committedScaled = await committedPerSecond(scaled.prometheus);
   t.diagnostic(`committed ${committedWithOne.toFixed(0)} events/s with 1 enrichment replica, ${committedScaled.toFixed(0)} with ${enrichmentReplicas}`);
@@ -99,6 +121,6 @@ test('with enrichment the bottleneck, the scale signal asks for more enrichment 
   // The load gone: fewer enrichment replicas than run now.
   await load.stop();
   load = undefined;
-  const quiet = await waitFor('fewer enrichment replicas asked for once the load is gone', () => byStage(scaled.prometheus, 'stage:mesh_stage_desired_replicas:count'), (desired) => (desired.enrichment ?? Infinity) < enrichmentReplicas, 30_000);
+  const quiet = await waitFor('fewer enrichment replicas asked for once the load is gone', scaled, () => byStage(scaled.prometheus, 'stage:mesh_stage_desired_replicas:count'), (desired) => (desired.enrichment ?? Infinity) < enrichmentReplicas, 30_000);
   assert.equal(quiet.enrichment, 1);
 });
