@@ -12,6 +12,8 @@ const outageMs = 5_000;
 const resetMs = 2_000; // BREAKER_POSTGRES_RESET_MS (the default)
 const intakeBound = 1_500;
 const meshEnv = {
+  // Fixed windows: the intake filling to its bound while the sink holds is part of what this checks.
+  LATENCY_TARGET_MS: '0',
   LINK_CAPACITY: '500',
   MAX_BATCH_EVENTS: '100',
   INTAKE_MAX_LENGTH: String(intakeBound),

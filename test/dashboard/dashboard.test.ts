@@ -91,7 +91,7 @@ test('the dashboard shows every replica of every hop, the hop upstream of a slow
     assert.ok(await other.isVisible(), "the other program's join is shown beside the real one");
     assert.notEqual(await other.getAttribute('data-pressure'), 'down');
     const lefts: number[] = [];
-    for (const stage of stages) lefts.push((await page.locator(`[data-stage="${stage}"]`).boundingBox())!.x);
+    for (const stage of stages) lefts.push((await page.locator(`li.stage[data-stage="${stage}"]`).boundingBox())!.x);
     assert.ok(lefts.every((left, i) => i === 0 || left > lefts[i - 1]!), `the stages are drawn left to right (${lefts.join(', ')})`);
 
     const join = page.locator('[data-hop="join"]:not([data-replica="join-other-program"])');
