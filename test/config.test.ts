@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, Environment } from '../lib/config.js';
+import { readLatencyTargetMs } from '../lib/stage/stageSettings.js';
 
 test('configuration is read from the environment with defaults, and every problem is named at once', () => {
   const env = new Environment({ LINK_CAPACITY: 'lots', SINK_DELAY_MS: '-5', JOIN_ADDR: 'join', MODE: 'fast', GATEWAY_PORT: '9090' });
@@ -34,4 +35,15 @@ test('a stage\'s address may list its replicas, each host:port, and a malformed 
   assert.equal(env.addresses('JOIN_ADDR', 'x:1'), 'join-a:50053,join-b:50053');
   env.addresses('SINK_ADDR', 'x:1');
   assert.throws(() => env.done(), /SINK_ADDR must be host:port, or several separated by commas, got "sink:50054,sink"/);
+});
+
+test('LATENCY_TARGET_MS is 250 unless told, 0 keeps fixed windows, and a target under 50 ms is named at start-up', () => {
+  assert.equal(readLatencyTargetMs(new Environment({})), 250);
+  assert.equal(readLatencyTargetMs(new Environment({ LATENCY_TARGET_MS: '0' })), 0);
+  assert.equal(readLatencyTargetMs(new Environment({ LATENCY_TARGET_MS: '1000' })), 1000);
+  for (const value of ['20', '-1', '60001', 'soon']) {
+    const env = new Environment({ LATENCY_TARGET_MS: value });
+    readLatencyTargetMs(env);
+    assert.throws(() => env.done(), (error: unknown) => error instanceof ConfigError && /^LATENCY_TARGET_MS/.test(error.problems[0]!), value);
+  }
 });
