@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { asDeadLetter, eventRejection } from '../../lib/contract/eventRules.js';
 import type { Event__Output } from '../../lib/contract/loadContract.js';
+import { booleanArrayLiteral, numberArrayLiteral, textArrayLiteral } from '../../lib/storage/arrayLiterals.js';
 
 export interface DeadLetter { eventId: string; stage: string; reason: string; payload: string }
 
@@ -65,17 +66,22 @@ export async function commitEvents(pool: pg.Pool, events: Event__Output[]): Prom
     if (reason) dead.push(deadLetter(event, stage, reason));
     else good.push(event);
   }
+  const texts = (field: (event: Event__Output) => string | null) => textArrayLiteral(good.map(field));
+  const numbers = (field: (event: Event__Output) => number) => numberArrayLiteral(good.map(field));
+  const booleans = (field: (event: Event__Output) => boolean) => booleanArrayLiteral(good.map(field));
   const parameters = [
-    good.map((e) => e.id), good.map((e) => e.userId), good.map((e) => e.itemId), good.map((e) => e.kind),
-    good.map((e) => e.eventTimeMs), good.map((e) => e.priceCents), good.map((e) => e.acceptedAtMs || Date.now()),
-    good.map((e) => e.profile?.found ?? false), good.map((e) => e.profile?.degraded ?? false),
-    good.map((e) => (e.profile?.found ? e.profile.segment : null)), good.map((e) => (e.profile?.found ? e.profile.country : null)),
-    good.map((e) => e.product!.name), good.map((e) => e.product!.category), good.map((e) => e.product!.listPriceCents),
-    dead.map((d) => d.eventId), dead.map((d) => d.stage), dead.map((d) => d.reason), dead.map((d) => d.payload),
+    texts((e) => e.id), texts((e) => e.userId), texts((e) => e.itemId), texts((e) => e.kind),
+    numbers((e) => e.eventTimeMs), numbers((e) => e.priceCents), numbers((e) => e.acceptedAtMs || Date.now()),
+    booleans((e) => e.profile?.found ?? false), booleans((e) => e.profile?.degraded ?? false),
+    texts((e) => (e.profile?.found ? e.profile.segment : null)), texts((e) => (e.profile?.found ? e.profile.country : null)),
+    texts((e) => e.product!.name), texts((e) => e.product!.category), numbers((e) => e.product!.listPriceCents),
+    textArrayLiteral(dead.map((d) => d.eventId)), textArrayLiteral(dead.map((d) => d.stage)),
+    textArrayLiteral(dead.map((d) => d.reason)), textArrayLiteral(dead.map((d) => d.payload)),
   ];
   for (let attempt = 1; ; attempt += 1) {
     try {
-      const { rows } = await pool.query<{ inserted: number; dead: number }>(commitStatement, parameters);
+      // Named, so each connection parses and plans it once and then only binds and executes it.
+      const { rows } = await pool.query<{ inserted: number; dead: number }>({ name: 'sink-commit-events', text: commitStatement, values: parameters });
       return rows[0]!;
     } catch (error) {
       // Concurrent batches may lock the same item_minute rows in another order; the loser retries.

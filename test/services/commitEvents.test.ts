@@ -49,6 +49,29 @@ describe('the sink commit', () => {
     ]);
   });
 
+  test('every field is written as it was, whatever characters it holds; an unfound profile writes no segment or country', async () => {
+    const awkward = 'a "quoted", {braced} \\ back\\slash NULL ünïcødé 🎉';
+    const written = {
+      ...joinedEvent('w1"\\{,}', 'item-"1"', 4), userId: awkward, kind: 'click',
+      profile: { found: true, segment: awkward, country: '', degraded: true },
+      product: { found: true, name: awkward, category: 'NULL', listPriceCents: 0 },
+    };
+    const unfound = { ...joinedEvent('w2', 'item-1', 4), profile: { found: false, segment: 'ignored', country: 'ignored', degraded: false } };
+    assert.deepEqual(await commitEvents(pool, [written, unfound]), { inserted: 2, counted: 2, dead: 0 });
+    const { rows } = await pool.query(`SELECT id, user_id, item_id, kind, price_cents::int, profile_found, profile_degraded, user_segment, user_country,
+      product_name, product_category, list_price_cents::int, event_time FROM events WHERE id IN ('w1"\\{,}', 'w2') ORDER BY id`);
+    assert.deepEqual(rows, [
+      {
+        id: 'w1"\\{,}', user_id: awkward, item_id: 'item-"1"', kind: 'click', price_cents: 100, profile_found: true, profile_degraded: true,
+        user_segment: awkward, user_country: '', product_name: awkward, product_category: 'NULL', list_price_cents: 0, event_time: new Date(written.eventTimeMs),
+      },
+      {
+        id: 'w2', user_id: 'user-1', item_id: 'item-1', kind: 'view', price_cents: 100, profile_found: false, profile_degraded: false,
+        user_segment: null, user_country: null, product_name: 'Lamp', product_category: 'home', list_price_cents: 120, event_time: new Date(unfound.eventTimeMs),
+      },
+    ]);
+  });
+
   test('concurrent batches over the same items do not fail each other', async () => {
     const batches = Array.from({ length: 8 }, (_, b) => Array.from({ length: 50 }, (_, i) => joinedEvent(`p${b}-${i}`, `item-${(i * 7 + b) % 5}`, 3)));
     const results = await Promise.all(batches.map((batch) => commitEvents(pool, batch)));
