@@ -105,7 +105,8 @@ test('rule 6: with the sink slowed, the batches wait for credit at the hop just 
   const atJoin = waits.filter((span) => span.service === 'join');
   assert.ok(atJoin.length > 0, `credit.wait spans at join: ${atJoin.length}`);
   assert.ok(atJoin.every((span) => span.attributes['messaging.destination.name'] === 'join->sink'));
-  assert.ok(atJoin.every((span) => span.attributes['mesh.credit.window'] === 400), 'each records the window in force: the sink\'s, fixed at its capacity');
+  const windows = atJoin.map((span) => span.attributes['mesh.credit.window']);
+  assert.ok(windows.every((window) => typeof window === 'number' && window >= 100 && window <= 400), `each records the window in force: the sink's, from one batch up to its capacity (${[...new Set(windows)].join(', ')})`);
   assert.ok(waitedMs('join') > 1_000, `join waited ${waitedMs('join')} ms for the sink's credit`);
   assert.equal(waitedMs('sink'), 0, 'the sink has no downstream to wait for');
   // Each wait belongs to the trace of the batch that waited: its parent is the span that sent that batch to join.
