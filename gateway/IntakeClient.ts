@@ -7,7 +7,8 @@ import type { HopPressure } from '../lib/telemetry/HopPressure.js';
 
 /** The mesh has no credit for these events now: answer 429. */
 export class NoCreditError extends Error {
-  constructor(readonly retryAfterSeconds: number) {
+  /** `events`: what the refused request needed (1 when refused before its body was read). */
+  constructor(readonly retryAfterSeconds: number, readonly events = 1) {
     super('the mesh is at capacity');
   }
 }
@@ -58,7 +59,7 @@ export class IntakeClient {
     const reservation = this.outbound.tryReserve(events.length);
     if (!reservation) {
       if (this.pressure) this.#creditWait ??= { events: events.length, end: this.pressure.clock.begin('credit') };
-      return Promise.reject(new NoCreditError(this.#retryAfterSeconds(events.length - Math.max(freeCredit, 0))));
+      return Promise.reject(new NoCreditError(this.#retryAfterSeconds(events.length - Math.max(freeCredit, 0)), events.length));
     }
     this.#endCreditWait();
     return new Promise((resolve, reject) => {

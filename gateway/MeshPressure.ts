@@ -3,7 +3,7 @@ import type { FaultSettings, FaultSwitches } from '../lib/faults.js';
 import { readJsonStream } from '../lib/service/jsonHttp.js';
 import { resolveTargets, type ResolveName } from '../lib/service/resolveTargets.js';
 import { stageNames, type StageName } from '../lib/service/stages.js';
-import type { HopPressure, HopSnapshot } from '../lib/telemetry/HopPressure.js';
+import type { HopPressure, HopSnapshot, IntakeFigures } from '../lib/telemetry/HopPressure.js';
 import { findBottleneck, type Bottleneck, type HopReport, type UnreachableHop } from './bottleneck.js';
 import type { EdgeFigures, EdgeTraffic } from './EdgeTraffic.js';
 
@@ -60,6 +60,7 @@ const isMetricFamily = (family: unknown): boolean => {
 export class MeshPressure {
   #latest: { at: number; report: Promise<MeshPressureReport> } | undefined;
   #lastBottleneck: { at: number; bottleneck: Bottleneck | null } | undefined;
+  #lastIntake: { at: number; intake: IntakeFigures } | undefined;
 
   constructor(
     private readonly own: HopPressure,
@@ -82,6 +83,19 @@ export class MeshPressure {
     if (known && performance.now() - known.at <= bottleneckMaxAgeMs) return known.bottleneck;
     const fresh = await Promise.race([this.report().then((report) => report.bottleneck, () => undefined), new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), bottleneckWaitMs).unref())]);
     return fresh === undefined ? known?.bottleneck ?? null : fresh;
+  }
+
+  /**
+   * Seconds until the intake has room for `events` more unread entries at the rate the source measures
+   * it drain (the estimate its window is sized by), from a report at most as old as the bottleneck's;
+   * undefined without one, or while the intake is not draining (a stall promises nothing).
+   */
+  intakeRoomSeconds(events: number): number | undefined {
+    const known = this.#lastIntake;
+    if (!known || performance.now() - known.at > bottleneckMaxAgeMs) return undefined;
+    const { window, lag, drain_per_second: perSecond } = known.intake;
+    if (window === undefined || !perSecond || perSecond <= 0) return undefined;
+    return Math.max(0, lag + events - window) / perSecond;
   }
 
   report(): Promise<MeshPressureReport> {
@@ -123,6 +137,8 @@ export class MeshPressure {
     const all: MeshHop[] = [this.own.snapshot(), ...hops];
     const bottleneck = findBottleneck(all, chain);
     this.#lastBottleneck = { at: performance.now(), bottleneck };
+    const intake = hops.find((hop): hop is HopSnapshot => hop.up && hop.intake !== undefined)?.intake;
+    if (intake) this.#lastIntake = { at: performance.now(), intake };
     return {
       at: new Date().toISOString(),
       hops: all,

@@ -173,9 +173,13 @@ async function ingest(request: IncomingMessage, response: ServerResponse, option
 }
 
 async function refuseForCapacity(response: ServerResponse, options: HttpApiOptions, refusal: NoCreditError): Promise<void> {
-  response.setHeader('Retry-After', String(refusal.retryAfterSeconds));
   // Which hop holds the mesh back, and why: what an operator (or an autoscaler) acts on.
   const bottleneck = await options.pressure.bottleneck();
+  // The later of when the link to the source has credit again (at the rate the source confirmed) and
+  // when the intake has room (at the rate the source measures it drain), in whole seconds, 1..30.
+  const intakeRoom = options.pressure.intakeRoomSeconds(refusal.events);
+  const retryAfter = Math.min(30, Math.max(refusal.retryAfterSeconds, Math.ceil(intakeRoom ?? 0)));
+  response.setHeader('Retry-After', String(retryAfter));
   reply(response, 429, { error: 'the mesh is at capacity; retry after the given seconds', bottleneck });
 }
 

@@ -79,3 +79,26 @@ test('the gateway reads every replica of a stage, listed or behind a name that r
     { name: 'sink', replica: 'nowhere:1', up: false },
   ]);
 });
+
+test('a 429\'s wait for the intake comes from the source\'s own estimate: its unread entries over its window, at the rate it measures the intake drain', async (t) => {
+  const own = new HopPressure('gateway', new FaultSwitches(false));
+  t.after(() => own.stop());
+  const registry = createMetricsRegistry(own);
+  const intake = { length: 900, capacity: 20_000, lag: 700, pending: 200, window: 500, drain_per_second: 1_000, estimated_drain_ms: 700 };
+  const stalled = { ...intake, drain_per_second: 0, estimated_drain_ms: null };
+  const reports = [intake, stalled].map((figures) => ({ '/v1/pressure': JSON.stringify({ name: 'source', up: true, links: [], breakers: [], intake: figures }), '/metrics?format=json': '[]' }));
+  const admins = await Promise.all(reports.map((routes) => startAdmin(routes)));
+  const others = await startAdmin({ '/v1/pressure': JSON.stringify({ name: 'x', up: true }) });
+  t.after(() => { for (const admin of [...admins, others]) admin.server.close(); });
+  const edge = new EdgeTraffic(registry, own);
+  const meshWith = (source: string) => new MeshPressure(own, registry, edge, own.faults, { source, enrichment: others.address, join: others.address, sink: others.address });
+
+  const draining = meshWith(admins[0]!.address);
+  assert.equal(draining.intakeRoomSeconds(250), undefined, 'no estimate before a report');
+  await draining.report();
+  assert.equal(draining.intakeRoomSeconds(250), 0.45, '700 unread + 250 over a window of 500, at 1000/s');
+  assert.equal(draining.intakeRoomSeconds(0), 0.2);
+  const stalling = meshWith(admins[1]!.address);
+  await stalling.report();
+  assert.equal(stalling.intakeRoomSeconds(250), undefined, 'a stalled intake promises nothing');
+});

@@ -57,7 +57,7 @@ test('with no credit on the link to the source, a request is refused with 429 be
   const server = createServer(createHttpApi({
     maxBodyBytes: 1 << 20, maxEvents: 1000, maxFieldBytes: 128,
     intake, pool: undefined as unknown as pg.Pool, databaseBreaker: undefined as unknown as Breaker, keyring: new ApiKeyring([]),
-    edge: new EdgeTraffic(new Registry()), pressure: { bottleneck: async () => bottleneck } as unknown as MeshPressure,
+    edge: new EdgeTraffic(new Registry()), pressure: { bottleneck: async () => bottleneck, intakeRoomSeconds: () => undefined } as unknown as MeshPressure,
     pressureStream: undefined as unknown as PressureStream, dashboard: new Map(),
   }));
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });

@@ -35,7 +35,7 @@ async function startGateway(keyring: ApiKeyring, rateLimiter: RateLimiter | unde
     maxBodyBytes: 1 << 20, maxEvents: 1000, maxFieldBytes: 128,
     intake: intake as unknown as IntakeClient, pool: undefined as unknown as pg.Pool, databaseBreaker: undefined as unknown as Breaker,
     keyring, rateLimiter,
-    edge: new EdgeTraffic(new Registry()), pressure: { bottleneck: async () => null } as unknown as MeshPressure, pressureStream: undefined as unknown as PressureStream, dashboard: new Map(),
+    edge: new EdgeTraffic(new Registry()), pressure: { bottleneck: async () => null, intakeRoomSeconds: () => undefined } as unknown as MeshPressure, pressureStream: undefined as unknown as PressureStream, dashboard: new Map(),
   }));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
