@@ -18,6 +18,13 @@ test('nothing back-pressured: no bottleneck, however busy a hop is', () => {
   assert.equal(findBottleneck([hop('gateway', 50, 0), hop('source', 100, 0), hop('enrichment', 900, 0), hop('join', 20, 0), hop('sink', 30, 0)], chain), null);
 });
 
+test('nothing back-pressured but the intake full (the edge refuses rather than waits): the first hop busy 0.8 of its time is the bottleneck, as the recording rule has it', () => {
+  const intake = (lag: number) => ({ length: 1_500, capacity: 20_000, lag, pending: 1_000, window: 500 });
+  const hops = (lag: number) => [hop('gateway', 50, 0), hop('source', 300, 0, { intake: intake(lag) }), hop('enrichment', 900, 0), hop('join', 850, 0), hop('sink', 30, 0)];
+  assert.deepEqual(findBottleneck(hops(480), chain), { stage: 'enrichment', replica: 'enrichment-1', reason: 'busy' }, 'unread at its window (sized by time)');
+  assert.equal(findBottleneck(hops(200), chain), null, 'the intake with room: nothing holds the mesh back');
+});
+
 test('the first hop downstream of the back-pressured ones that is not back-pressured is the bottleneck; the last hop busy is commit-slow', () => {
   const hops = [hop('gateway', 10, 900), hop('source', 50, 850), hop('enrichment', 40, 900), hop('join', 30, 920), hop('sink', 950, 0)];
   assert.deepEqual(findBottleneck(hops, chain), { stage: 'sink', replica: 'sink-1', reason: 'commit-slow' });
