@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { LinkResetError } from '../../lib/flow/linkErrors.js';
 import type { Outbound } from '../../lib/flow/Outbound.js';
 import { createLogger } from '../../lib/log.js';
@@ -8,6 +9,9 @@ import { entriesOf, eventsOf, HeldEntries, type EntrySlice } from './HeldEntries
 import type { Intake, IntakeEntry } from './Intake.js';
 
 const log = createLogger('source');
+
+/** How long to wait before removing again acknowledged entries whose removal failed. */
+const removeRetryMs = 500;
 
 /** A batch read from the intake mixes entries of many requests: its span links this many of their traces besides its parent's. */
 const maxLinkedTraces = 16;
@@ -24,6 +28,7 @@ const maxLinkedTraces = 16;
 export class IntakeReader {
   /** Entries read and not yet removed: what waits for a send, is on its way to enrichment, or is being removed. */
   readonly #held = new HeldEntries();
+  #stopping: AbortSignal | undefined;
   #replayFrom: string | undefined = '0';
   #resets = 0;
   /** The mean events per entry of the last read: how many entries a read asks for to fill the credit it has. */
@@ -46,6 +51,7 @@ export class IntakeReader {
    * whose links are bounded, so a live source's entries are not taken from under it.
    */
   async run(maxBatchEvents: number, blockMs: number, signal: AbortSignal, claimIdleMs = 60_000): Promise<void> {
+    this.#stopping = signal;
     let lastReadFull = false;
     let nextClaimAt = Date.now() + claimIdleMs / 4;
     while (!signal.aborted) {
@@ -133,11 +139,19 @@ export class IntakeReader {
   async #acknowledged(slices: EntrySlice[]): Promise<void> {
     const complete = this.#held.acknowledged(slices);
     if (complete.length === 0) return;
-    try {
-      await this.intake.remove(complete.map((entry) => entry.id));
-    } finally {
-      this.#held.removed(complete);
+    // Held until gone from the intake: an entry whose removal failed (the breaker gave it up) is
+    // removed again, never sent again, until the source stops (a restart re-delivers it).
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.intake.remove(complete.map((entry) => entry.id));
+        break;
+      } catch (error) {
+        if (this.#stopping?.aborted) return;
+        log.warn('could not remove acknowledged entries from the intake; trying again', { entries: complete.length, attempt, error: String(error) });
+        await sleep(removeRetryMs);
+      }
     }
+    this.#held.removed(complete);
     this.counts.removed(complete.reduce((sum, entry) => sum + entry.count, 0), complete.length);
   }
 
