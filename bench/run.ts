@@ -7,6 +7,7 @@ const benchmarks: Record<string, (args: string[]) => Promise<void>> = {
   replicas: async (args) => (await import('./replicas/replicasBenchmark.js')).runReplicasBenchmark(args),
   latency: async (args) => (await import('./latency/latencyBenchmark.js')).runLatencyBenchmark(args),
   autoscale: async (args) => (await import('./autoscale/autoscaleBenchmark.js')).runAutoscaleBenchmark(args),
+  refusal: async (args) => (await import('./refusal/refusalBenchmark.js')).runRefusalBenchmark(args),
 };
 
 const [name, ...args] = process.argv.slice(2);
