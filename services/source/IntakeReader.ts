@@ -37,8 +37,8 @@ export class IntakeReader {
   constructor(
     private readonly intake: Intake,
     private readonly downstream: Outbound,
-    /** Told of entries read for the first time and of entries removed, in events and in entries: the intake writer's room. */
-    private readonly counts: { read(events: number, entries: number): void; removed(events: number, entries: number): void },
+    /** Told of entries read for the first time and of entries removed, in events and in entries: the intake writer's room; and what it holds unread. */
+    private readonly counts: { readonly unread: number; read(events: number, entries: number): void; removed(events: number, entries: number): void },
     /** Back-pressured while waiting for enrichment's credit, idle while the intake has nothing new, busy reading and sending what it holds. */
     private readonly clock: StageClock,
     /** A batch went to enrichment: for the event-time lag and the batch sizes. */
@@ -52,7 +52,6 @@ export class IntakeReader {
    */
   async run(maxBatchEvents: number, blockMs: number, signal: AbortSignal, claimIdleMs = 60_000): Promise<void> {
     this.#stopping = signal;
-    let lastReadFull = false;
     let nextClaimAt = Date.now() + claimIdleMs / 4;
     while (!signal.aborted) {
       if (Date.now() >= nextClaimAt) {
@@ -71,7 +70,7 @@ export class IntakeReader {
       // What a lost send left waiting, or the rest of an entry larger than the last credit, goes before any read.
       if (this.#held.unsentEvents === 0) {
         try {
-          lastReadFull = await this.#read(count, blockMs, lastReadFull);
+          await this.#read(count, blockMs);
         } catch (error) {
           this.downstream.release(reservation);
           throw error;
@@ -105,13 +104,12 @@ export class IntakeReader {
   /**
    * Reads entries for `credit` events at their recent mean size (at least one entry; a part of one
    * may wait for the next credit), the pending ones not in hand while replaying, else new ones.
-   * Returns whether the read filled what it asked for (more were waiting).
    */
-  async #read(credit: number, blockMs: number, lastReadFull: boolean): Promise<boolean> {
+  async #read(credit: number, blockMs: number): Promise<void> {
     const wanted = Math.max(1, Math.floor(credit / this.#meanEntryEvents));
-    // A blocking read waits for new entries (idle) unless the last one filled its batch: then more were
-    // waiting, and the read is work that finds them at once. A replay's read never blocks.
-    const endRead = lastReadFull || this.#replayFrom !== undefined ? this.clock.begin('work') : undefined;
+    // A blocking read waits for new entries (idle) unless the intake holds unread events: then it is work
+    // that finds them at once. A replay's read never blocks.
+    const endRead = this.counts.unread > 0 || this.#replayFrom !== undefined ? this.clock.begin('work') : undefined;
     const replaying = this.#replayFrom !== undefined;
     const resetsBefore = this.#resets;
     const uncertainBefore = this.intake.uncertainReads;
@@ -132,7 +130,6 @@ export class IntakeReader {
     }
     if (read.length > 0) this.#meanEntryEvents = events / read.length;
     if (!replaying) this.counts.read(read.reduce((sum, entry) => sum + entry.count, 0), read.length);
-    return read.length >= wanted;
   }
 
   /** Enrichment acknowledged them, so the sink committed them: the entries now wholly acknowledged leave the intake. */
