@@ -37,8 +37,9 @@ test('a stage\'s address may list its replicas, each host:port, and a malformed 
   assert.throws(() => env.done(), /SINK_ADDR must be host:port, or several separated by commas, got "sink:50054,sink"/);
 });
 
-test('LATENCY_TARGET_MS is 250 unless told, 0 keeps fixed windows, and a target under 50 ms is named at start-up', () => {
-  assert.equal(readLatencyTargetMs(new Environment({})), 250);
+test('LATENCY_TARGET_MS is 0 (fixed windows) unless told, 250 sizes them by time, and a target under 50 ms is named at start-up', () => {
+  assert.equal(readLatencyTargetMs(new Environment({})), 0);
+  assert.equal(readLatencyTargetMs(new Environment({ LATENCY_TARGET_MS: '250' })), 250);
   assert.equal(readLatencyTargetMs(new Environment({ LATENCY_TARGET_MS: '0' })), 0);
   assert.equal(readLatencyTargetMs(new Environment({ LATENCY_TARGET_MS: '1000' })), 1000);
   for (const value of ['20', '-1', '60001', 'soon']) {
