@@ -4,13 +4,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export interface FaultSettings {
   /** Extra time the sink takes over every batch. */
   slow_sink_ms: number;
+  /** Extra time the sink takes per event of a batch, in microseconds: a database slowed per row, so a smaller batch is quicker. */
+  slow_sink_us_per_event: number;
   /** Extra time every Redis call takes. */
   redis_latency_ms: number;
   /** Share of Postgres calls that fail, 0..100. */
   postgres_failure_percent: number;
 }
 
-const limits: Record<keyof FaultSettings, number> = { slow_sink_ms: 60_000, redis_latency_ms: 60_000, postgres_failure_percent: 100 };
+const limits: Record<keyof FaultSettings, number> = { slow_sink_ms: 60_000, slow_sink_us_per_event: 100_000, redis_latency_ms: 60_000, postgres_failure_percent: 100 };
 
 /** A failure the Postgres fault switch made; it counts against the breaker as a real one would. */
 export class InjectedFault extends Error {
@@ -25,13 +27,13 @@ export class FaultSettingsError extends Error {}
 /**
  * The process's fault switches. They can be changed at run time only when the
  * service was started with FAULT_SWITCHES=on; otherwise they stay at their
- * start-up values (SINK_DELAY_MS for the slow sink).
+ * start-up values (SINK_DELAY_MS and SINK_DELAY_US_PER_EVENT for the slow sink).
  */
 export class FaultSwitches {
   #settings: FaultSettings;
 
   constructor(readonly enabled: boolean, initial: Partial<FaultSettings> = {}) {
-    this.#settings = { slow_sink_ms: 0, redis_latency_ms: 0, postgres_failure_percent: 0, ...initial };
+    this.#settings = { slow_sink_ms: 0, slow_sink_us_per_event: 0, redis_latency_ms: 0, postgres_failure_percent: 0, ...initial };
   }
 
   get settings(): FaultSettings { return { ...this.#settings }; }
@@ -59,7 +61,9 @@ export class FaultSwitches {
     if (dependency === 'postgres' && Math.random() * 100 < this.#settings.postgres_failure_percent) throw new InjectedFault();
   }
 
-  async slowSink(): Promise<void> {
-    if (this.#settings.slow_sink_ms > 0) await sleep(this.#settings.slow_sink_ms);
+  /** Waits as the slow-sink switches say, before the sink commits a batch of `events`. */
+  async slowSink(events: number): Promise<void> {
+    const ms = this.#settings.slow_sink_ms + (events * this.#settings.slow_sink_us_per_event) / 1_000;
+    if (ms > 0) await sleep(ms);
   }
 }

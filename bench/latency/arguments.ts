@@ -9,7 +9,9 @@ export const USAGE = `usage: npm run bench -- latency [--json] [options]
                     events/s offered while measuring the capacity (default 60000: well above what the sink below commits)
   --slow-s S        seconds at 100 % with the sink slowed 4x by its fault switch (default 20)
   --after-s S       seconds at 100 % once the sink is back to normal (default 15)
-  --slowdown F      how many times slower the sink's batches are during the slowdown (default 4)
+  --slowdown F      how many times slower the sink's batches (of saturation's size) are during the slowdown (default 4)
+  --slow-per KIND   event: the slowdown is a wait per event, as a database slowed per row (a smaller batch is slowed less);
+                    batch: the same wait over every batch whatever its size (default event)
   --drain-s S       seconds at most to wait between phases for what was accepted to be committed (default 20)
   --sink-concurrency N, --sink-delay-ms MS
                     the sink commits N batches at once, each taking MS longer (defaults 1 and 20, as the burst benchmark:
@@ -32,6 +34,7 @@ export interface LatencySettings {
   slowS: number;
   afterS: number;
   slowdown: number;
+  slowPer: 'event' | 'batch';
   drainS: number;
   batch: number;
   heapMb: number;
@@ -57,6 +60,7 @@ export function parseLatencyArguments(args: string[]): LatencySettings {
       'slow-s': { type: 'string', default: '20' },
       'after-s': { type: 'string', default: '15' },
       slowdown: { type: 'string', default: '4' },
+      'slow-per': { type: 'string', default: 'event' },
       'drain-s': { type: 'string', default: '20' },
       batch: { type: 'string', default: '250' },
       heap: { type: 'string', default: '256' },
@@ -72,6 +76,8 @@ export function parseLatencyArguments(args: string[]): LatencySettings {
   if (saturationS <= SATURATION_WARMUP_S) throw new Error(`--saturation-s must be more than ${SATURATION_WARMUP_S} (its first ${SATURATION_WARMUP_S} s are not counted), got '${values['saturation-s']}'`);
   const slowdown = positive(values.slowdown, '--slowdown');
   if (slowdown <= 1) throw new Error(`--slowdown must be more than 1, got '${values.slowdown}'`);
+  const slowPer = values['slow-per'];
+  if (slowPer !== 'event' && slowPer !== 'batch') throw new Error(`--slow-per must be event or batch, got '${slowPer}'`);
   return {
     json: values.json,
     targetMs: positiveInteger(values.target, '--target'),
@@ -81,6 +87,7 @@ export function parseLatencyArguments(args: string[]): LatencySettings {
     slowS: positive(values['slow-s'], '--slow-s'),
     afterS: positive(values['after-s'], '--after-s'),
     slowdown,
+    slowPer,
     drainS: positive(values['drain-s'], '--drain-s'),
     batch: positiveInteger(values.batch, '--batch'),
     heapMb: positiveInteger(values.heap, '--heap'),

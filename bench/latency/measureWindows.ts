@@ -20,8 +20,8 @@ export interface ModeResult {
   saturation_events_per_s: number;
   /** Time of one sink batch at saturation (the sink's concurrency times the time between its commits). */
   sink_batch_ms: number | null;
-  /** The fault switch's value during the slowdown: the sink's batches take about --slowdown times as long. */
-  slow_sink_ms: number;
+  /** The fault switch set during the slowdown (`slow_sink_ms` or `slow_sink_us_per_event`) and its value: the sink's batches at saturation's size take about --slowdown times as long. */
+  slowdown_switch: Partial<Record<'slow_sink_ms' | 'slow_sink_us_per_event', number>>;
   phases: PhaseResult[];
   p99_ms_at_100: number | null;
   p99_ms_at_1000: number | null;
@@ -99,7 +99,7 @@ export async function measureWindows(mode: WindowMode, settings: LatencySettings
 
     // The capacity: far more offered than the sink commits; counted once the mesh has filled up.
     entering('saturation');
-    let saturation = { perS: 0, batchMs: null as number | null };
+    let saturation = { perS: 0, batchMs: null as number | null, eventsPerBatch: null as number | null };
     const saturationFromS = await offer(settings.saturationRate, settings.saturationS, async () => {
       await sleep(SATURATION_WARMUP_S * 1000, undefined, { signal }).catch(() => undefined);
       const from = await snapshotCommitted(pool);
@@ -107,15 +107,15 @@ export async function measureWindows(mode: WindowMode, settings: LatencySettings
       const to = await snapshotCommitted(pool);
       const window = await describeCommitWindow(pool, from.at, to.at);
       const perS = window.seconds > 0 ? (to.rows - from.rows) / window.seconds : 0;
-      saturation = { perS, batchMs: window.eventsPerCommit && perS > 0 ? (settings.sinkConcurrency * window.eventsPerCommit * 1000) / perS : null };
+      saturation = { perS, batchMs: window.eventsPerCommit && perS > 0 ? (settings.sinkConcurrency * window.eventsPerCommit * 1000) / perS : null, eventsPerBatch: window.eventsPerCommit || null };
     });
     windows.push({ name: 'saturation', label: 'saturation', fromS: saturationFromS, toS: saturationFromS + settings.saturationS, rate: settings.saturationRate, share: null });
     if (saturation.perS <= 0) throw new Error(`${mode}: nothing was committed while measuring the capacity`);
     const capacity = saturation.perS;
-    // A batch takes SINK_DELAY_MS plus its database work; this makes it `slowdown` times as long.
+    // A batch takes SINK_DELAY_MS plus its database work; this makes one of saturation's size `slowdown` times as long.
     const batchMs = saturation.batchMs ?? settings.sinkDelayMs;
-    const slowSinkMs = Math.round((settings.slowdown - 1) * batchMs + settings.sinkDelayMs);
-    console.error(`latency bench: ${mode}: capacity ${capacity.toFixed(0)} events/s, a sink batch ${batchMs.toFixed(1)} ms; slowdown: slow_sink_ms ${slowSinkMs}`);
+    const slowdown = slowdownSwitch(settings, batchMs, saturation.eventsPerBatch ?? settings.batch);
+    console.error(`latency bench: ${mode}: capacity ${capacity.toFixed(0)} events/s, a sink batch ${batchMs.toFixed(1)} ms of ${saturation.eventsPerBatch ?? '?'} events; slowdown: ${JSON.stringify(slowdown)}`);
 
     for (const phase of loadPhases) {
       if (signal.aborted) break;
@@ -131,10 +131,10 @@ export async function measureWindows(mode: WindowMode, settings: LatencySettings
       await drain();
       entering('slow sink');
       const fromS = await offer(capacity, settings.slowS + settings.afterS, async () => {
-        await setSlowSink(mesh, slowSinkMs);
+        await setFaults(mesh, slowdown);
         await sleep(settings.slowS * 1000, undefined, { signal }).catch(() => undefined);
         entering('after');
-        await setSlowSink(mesh, settings.sinkDelayMs);
+        await setFaults(mesh, normalSink(settings));
       });
       windows.push({ name: 'slow_sink', label: 'slow sink', fromS, toS: fromS + settings.slowS, rate: capacity, share: 1 });
       windows.push({ name: 'after_slowdown', label: 'after', fromS: fromS + settings.slowS, toS: fromS + settings.slowS + settings.afterS, rate: capacity, share: 1 });
@@ -148,9 +148,9 @@ export async function measureWindows(mode: WindowMode, settings: LatencySettings
       entering('stall');
       await offer(capacity, STALL_LOAD_S, async () => {
         await sleep(1_000, undefined, { signal }).catch(() => undefined);
-        await setSlowSink(mesh, STALL_BATCH_MS);
+        await setFaults(mesh, { slow_sink_ms: STALL_BATCH_MS });
         sourceStopMs = await measureSourceStop(mesh, performance.now(), STALL_WATCH_MS);
-        await setSlowSink(mesh, settings.sinkDelayMs);
+        await setFaults(mesh, normalSink(settings));
       });
       entering('drain');
       await drain();
@@ -178,7 +178,7 @@ export async function measureWindows(mode: WindowMode, settings: LatencySettings
       latency_target_ms: latencyTargetMs,
       saturation_events_per_s: Math.round(capacity),
       sink_batch_ms: round(saturation.batchMs),
-      slow_sink_ms: slowSinkMs,
+      slowdown_switch: slowdown,
       phases,
       p99_ms_at_100: byName('load_100')?.p99_ms ?? null,
       p99_ms_at_1000: byName('load_1000')?.p99_ms ?? null,
@@ -198,10 +198,25 @@ export async function measureWindows(mode: WindowMode, settings: LatencySettings
   }
 }
 
-/** The sink's fault switch, through the gateway (which sets it on every service). */
-async function setSlowSink(mesh: Mesh, slowSinkMs: number): Promise<void> {
+type SinkSwitches = ModeResult['slowdown_switch'];
+
+/**
+ * What slows the sink `--slowdown` times at saturation's batch size: per event (a database slowed
+ * per row: a smaller batch is slowed less) or per batch (the same wait whatever the batch's size).
+ */
+function slowdownSwitch(settings: LatencySettings, batchMs: number, eventsPerBatch: number): SinkSwitches {
+  const extraMs = (settings.slowdown - 1) * batchMs;
+  return settings.slowPer === 'event'
+    ? { slow_sink_us_per_event: Math.max(1, Math.round((extraMs * 1000) / eventsPerBatch)) }
+    : { slow_sink_ms: Math.round(extraMs + settings.sinkDelayMs) };
+}
+
+const normalSink = (settings: LatencySettings): SinkSwitches => ({ slow_sink_ms: settings.sinkDelayMs, slow_sink_us_per_event: 0 });
+
+/** The sink's fault switches, through the gateway (which sets them on every service). */
+async function setFaults(mesh: Mesh, switches: SinkSwitches): Promise<void> {
   const response = await fetch(`${mesh.gatewayUrl}/v1/faults`, {
-    method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ slow_sink_ms: slowSinkMs }), signal: AbortSignal.timeout(5_000),
+    method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(switches), signal: AbortSignal.timeout(5_000),
   });
   if (!response.ok) throw new Error(`PUT /v1/faults answered ${response.status}: ${await response.text()}`);
 }

@@ -14,6 +14,7 @@ export interface LatencyJson {
   target_ms: number;
   phase_s: number;
   slowdown: number;
+  slow_per: 'event' | 'batch';
   modes: Record<string, Omit<ModeResult, 'seconds' | 'mode'>>;
 }
 
@@ -23,6 +24,7 @@ export function resultJson(results: ModeResult[], settings: LatencySettings): La
     target_ms: settings.targetMs,
     phase_s: settings.phaseS,
     slowdown: settings.slowdown,
+    slow_per: settings.slowPer,
     modes: Object.fromEntries(results.map(({ mode, seconds: _seconds, ...figures }) => [mode, figures])),
   };
 }
@@ -60,7 +62,10 @@ export async function writeReport(results: ModeResult[], settings: LatencySettin
     '',
     `Each mode on a fresh seeded mesh of the five services: first ${settings.saturationS} s offered ${settings.saturationRate} events/s, far more than the mesh commits, ` +
       `whose committed events/s after the first ${SATURATION_WARMUP_S} s is its capacity; then ${settings.phaseS} s each at 50 %, 80 %, 100 % and 1000 % of that capacity; ` +
-      `then, at 100 %, ${settings.slowS} s with the sink's batches ${settings.slowdown}x slower (the fault switch \`slow_sink_ms\`, set through the gateway) and ${settings.afterS} s back to normal. ` +
+      `then, at 100 %, ${settings.slowS} s with the sink's batches of saturation's size ${settings.slowdown}x slower and ${settings.afterS} s back to normal. ` +
+      (settings.slowPer === 'event'
+        ? 'The slowdown is a wait per event (the fault switch `slow_sink_us_per_event`, set through the gateway), as a database slowed per row: a smaller batch is slowed less. '
+        : 'The slowdown is one wait over every batch (the fault switch `slow_sink_ms`, set through the gateway), whatever its size. ') +
       `Last, at 100 %, the sink stalls (each batch held 5 s) and the source's events sent to enrichment are watched every 10 ms: how long it goes on reading the intake. ` +
       `Between phases (not between the slowdown and what follows it) up to ${settings.drainS} s for what was accepted to be committed. ` +
       `The sink commits ${settings.sinkConcurrency} batch(es) at once, each ${settings.sinkDelayMs} ms slower (\`SINK_DELAY_MS\`), so that it is the slowest hop and the mesh has a clear capacity; ` +
@@ -73,7 +78,7 @@ export async function writeReport(results: ModeResult[], settings: LatencySettin
     '| --- | ' + results.map(() => '---').join(' | ') + ' |',
     row('capacity: committed events/s at saturation', results, (result) => result.saturation_events_per_s),
     row('a sink batch at saturation (ms)', results, (result) => result.sink_batch_ms ?? '–'),
-    row('`slow_sink_ms` during the slowdown', results, (result) => result.slow_sink_ms),
+    row('the fault switch during the slowdown', results, (result) => Object.entries(result.slowdown_switch).map(([name, value]) => `\`${name}\` ${value}`).join(', ')),
     row('**p99 at 100 %** (ms)', results, (result) => result.p99_ms_at_100 ?? '–'),
     row('**p99 at 1000 %** (ms)', results, (result) => result.p99_ms_at_1000 ?? '–'),
     row(`**p99 back under ${settings.targetMs} ms** after the slowdown starts (s)`, results, (result) => result.recovery_s_after_slowdown ?? 'never'),

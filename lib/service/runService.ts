@@ -55,6 +55,7 @@ export async function runService(name: string, start: (env: Environment, kit: Se
   const replicaName = env.matching('REPLICA', '', /^([A-Za-z0-9][A-Za-z0-9._:-]{0,127})?$/, '1 to 128 letters, digits, ".", "_", ":" or "-", starting with a letter or digit');
   const faults = new FaultSwitches(env.oneOf('FAULT_SWITCHES', ['on', 'off'] as const, 'off') === 'on', {
     slow_sink_ms: env.integer('SINK_DELAY_MS', 0, { min: 0, max: 60_000 }),
+    slow_sink_us_per_event: env.integer('SINK_DELAY_US_PER_EVENT', 0, { min: 0, max: 100_000 }),
     redis_latency_ms: env.integer('REDIS_LATENCY_MS', 0, { min: 0, max: 60_000 }),
     postgres_failure_percent: env.integer('POSTGRES_FAILURE_PERCENT', 0, { min: 0, max: 100 }),
   });

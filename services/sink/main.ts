@@ -20,7 +20,7 @@ await runService('sink', async (env, kit) => {
     ...settings,
     name: 'sink',
     async process(events, trace, signal) {
-      await kit.faults.slowSink();
+      await kit.faults.slowSink(events.length);
       await kit.pressure.clock.during('dependency', () => breaker.hold('INSERT events', () => commitEvents(pool, events), { trace, signal }));
       return [];
     },

@@ -6,14 +6,14 @@ import type { SecondSample } from '../../bench/burst/SecondRecorder.js';
 
 test('latency bench: defaults, and every option parsed', () => {
   assert.deepEqual(parseLatencyArguments([]), {
-    json: false, targetMs: 250, phaseS: 15, saturationS: 15, saturationRate: 60000, slowS: 20, afterS: 15, slowdown: 4, drainS: 20,
+    json: false, targetMs: 250, phaseS: 15, saturationS: 15, saturationRate: 60000, slowS: 20, afterS: 15, slowdown: 4, slowPer: 'event', drainS: 20,
     batch: 250, heapMb: 256, sinkConcurrency: 1, sinkDelayMs: 20, modes: ['fixed', 'adaptive'], reportDirectory: 'bench/results',
   });
   assert.deepEqual(parseLatencyArguments([
     '--json', '--target', '100', '--phase-s', '5', '--saturation-s', '8', '--saturation-rate', '1e5', '--slow-s', '7', '--after-s', '6',
-    '--slowdown', '2.5', '--drain-s', '3', '--batch', '50', '--heap', '128', '--sink-concurrency', '2', '--sink-delay-ms', '10', '--modes', 'adaptive', '--report', '/tmp/r',
+    '--slowdown', '2.5', '--slow-per', 'batch', '--drain-s', '3', '--batch', '50', '--heap', '128', '--sink-concurrency', '2', '--sink-delay-ms', '10', '--modes', 'adaptive', '--report', '/tmp/r',
   ]), {
-    json: true, targetMs: 100, phaseS: 5, saturationS: 8, saturationRate: 100000, slowS: 7, afterS: 6, slowdown: 2.5, drainS: 3,
+    json: true, targetMs: 100, phaseS: 5, saturationS: 8, saturationRate: 100000, slowS: 7, afterS: 6, slowdown: 2.5, slowPer: 'batch', drainS: 3,
     batch: 50, heapMb: 128, sinkConcurrency: 2, sinkDelayMs: 10, modes: ['adaptive'], reportDirectory: '/tmp/r',
   });
 });
@@ -25,6 +25,7 @@ test('latency bench: a bad argument is refused with a message naming the option'
     [['--phase-s', 'long'], /--phase-s must be a number/],
     [['--saturation-s', '5'], /--saturation-s must be more than 5/],
     [['--slowdown', '1'], /--slowdown must be more than 1/],
+    [['--slow-per', 'row'], /--slow-per must be event or batch/],
     [['--modes', 'fixed,elastic'], /--modes: unknown mode 'elastic'/],
     [['--unknown'], /Unknown option/],
   ];

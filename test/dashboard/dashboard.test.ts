@@ -17,7 +17,7 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 const stages = ['gateway', 'source', 'enrichment', 'join', 'sink'];
 /** The cards the page shows: two replicas of enrichment, and beside the real join another program serving a join's admin API. */
 const cards = ['gateway', 'source', 'enrichment', 'enrichment', 'join', 'join', 'sink'];
-const noFaults = { slow_sink_ms: 0, redis_latency_ms: 0, postgres_failure_percent: 0 };
+const noFaults = { slow_sink_ms: 0, slow_sink_us_per_event: 0, redis_latency_ms: 0, postgres_failure_percent: 0 };
 
 /** Reads until `done` holds, or fails saying what was last read. */
 async function waitFor<T>(what: string, timeoutMs: number, read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {

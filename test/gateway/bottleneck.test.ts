@@ -10,7 +10,7 @@ function hop(name: string, busy: number, backpressured: number, more: Partial<Ho
   return {
     name, replica: `${name}-1`, up: true, busy_ms_per_second: busy, backpressured_ms_per_second: backpressured, idle_ms_per_second: 1000 - busy - backpressured,
     dependency_ms_per_second: 0, event_time_lag_ms: null, events_in_per_second: 0, events_out_per_second: 0, events_in_total: 0, events_out_total: 0,
-    links: [], breakers: [], faults: { slow_sink_ms: 0, redis_latency_ms: 0, postgres_failure_percent: 0, enabled: false }, rss_mb: 50, ...more,
+    links: [], breakers: [], faults: { slow_sink_ms: 0, slow_sink_us_per_event: 0, redis_latency_ms: 0, postgres_failure_percent: 0, enabled: false }, rss_mb: 50, ...more,
   };
 }
 
