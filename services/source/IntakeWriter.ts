@@ -41,7 +41,9 @@ export class IntakeWriter {
   /**
    * `current`: the intake's contents as counted at start-up (Intake#count).
    * `sizing`: with a latency share, the unread events are held to what the mesh reads in that
-   * many milliseconds (at least `minWindow`), the rate measured as events leave the intake.
+   * many milliseconds (at least `minWindow`), the rate measured as the source reads them: in a
+   * steady state that is the rate entries are removed, but removals lag reads by the whole way
+   * through the mesh, so at start-up or after a pause they would read as a stall and starve the intake.
    */
   constructor(
     private readonly intake: Intake,
@@ -69,7 +71,7 @@ export class IntakeWriter {
 
   /** Sets the window from the drain rate measured since the last call: what is read in the latency share. */
   resize(nowMs = performance.now()): void {
-    this.drain.backlog(this.#length > 0);
+    this.drain.backlog(this.#unread > 0);
     const rate = this.drain.sample(nowMs);
     if (!this.sizing.latencyShareMs || rate === undefined) return;
     this.#window = timeSizedWindow({ perSecond: rate, shareMs: this.sizing.latencyShareMs, min: this.sizing.minWindow, max: this.maxLength });
@@ -95,6 +97,7 @@ export class IntakeWriter {
 
   /** A source read entries it had not read before: `events` in `entries`. */
   read(events: number, entries: number): void {
+    this.drain.taken(events);
     this.#know(events, entries);
     this.#unread = Math.max(0, this.#unread - events);
     this.#unreadEntries = Math.max(0, this.#unreadEntries - entries);
@@ -103,7 +106,6 @@ export class IntakeWriter {
 
   /** Entries left the intake (every event of theirs acknowledged end to end): `events` in `entries`. */
   removed(events: number, entries: number): void {
-    this.drain.taken(events);
     this.#length = Math.max(0, this.#length - events);
     this.#lengthEntries = Math.max(0, this.#lengthEntries - entries);
     // What left was read, whether or not this source was told.
@@ -136,7 +138,7 @@ export class IntakeWriter {
 
   async run(maxBatchEvents: number, signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      this.drain.backlog(this.#length > 0);
+      this.drain.backlog(this.#unread > 0);
       const room = this.#room();
       if (room <= 0) {
         await new Promise<void>((resolve) => {
@@ -146,7 +148,8 @@ export class IntakeWriter {
         });
         continue;
       }
-      const delivery = await this.inbound.next(Math.min(room, maxBatchEvents), signal);
+      // Held back by the intake's room, not by its own speed, when that is less than a whole batch.
+      const delivery = await this.inbound.next(Math.min(room, maxBatchEvents), signal, room < maxBatchEvents);
       if (!delivery) continue;
       const acceptedAtMs = Date.now();
       const { span, context } = startProcessSpan('source', contextOf(delivery.traceContext), { link: delivery.link, events: delivery.events.length });

@@ -3,7 +3,7 @@ import { runService } from '../../lib/service/runService.js';
 import { defaultAddress, defaultAdminAddress } from '../../lib/service/stages.js';
 import { unlimitedCredit } from '../../lib/stage/meshMode.js';
 import { serveUpstream } from '../../lib/stage/serveUpstream.js';
-import { latencyShares, readLatencyTargetMs, stageSettings } from '../../lib/stage/stageSettings.js';
+import { defaultMinWindow, latencyShares, readLatencyTargetMs, stageSettings } from '../../lib/stage/stageSettings.js';
 import { drainFigures } from '../../lib/telemetry/HopPressure.js';
 import { createRedis, intakeStreamKey, isPermanentRedisError, readKeyPrefix, readRedisUrl, redisReady } from '../../lib/storage/redis.js';
 import { Intake } from './Intake.js';
@@ -22,7 +22,7 @@ await runService('source', async (env, kit) => {
   const consumer = env.string('SOURCE_CONSUMER', `source-${hostname()}`);
   const claimIdleMs = env.integer('SOURCE_CLAIM_IDLE_MS', 60_000, { min: 1_000, max: 86_400_000 });
   // Sized by time, the intake holds unread what the mesh reads in its share of the target (see IntakeWriter).
-  const intakeSizing = { latencyShareMs: readLatencyTargetMs(env) / latencyShares, minWindow: Math.min(maxIntakeLength, env.integer('INTAKE_MIN_WINDOW', settings.receiver.maxBatchEvents, { min: 1, max: unlimitedCredit })) };
+  const intakeSizing = { latencyShareMs: readLatencyTargetMs(env) / latencyShares, minWindow: Math.min(maxIntakeLength, env.integer('INTAKE_MIN_WINDOW', defaultMinWindow(settings.receiver.maxBatchEvents), { min: 1, max: unlimitedCredit })) };
   env.done();
 
   const redis = createRedis(redisUrl, { name: 'mesh-source' });
