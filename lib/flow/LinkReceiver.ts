@@ -3,6 +3,7 @@ import { status, type ServerDuplexStream } from '@grpc/grpc-js';
 import { PROTOCOL_VERSION, flowService, type Downstream, type Event__Output, type Upstream__Output } from '../contract/loadContract.js';
 import { createLogger } from '../log.js';
 import { AckTracker } from './AckTracker.js';
+import type { BatchCost } from './BatchCost.js';
 import { CreditRoundTrip } from './CreditRoundTrip.js';
 import { DrainRate } from './DrainRate.js';
 import { ProtocolError, failedPrecondition, invalidArgument, resourceExhausted } from './ProtocolError.js';
@@ -38,12 +39,20 @@ export interface LinkReceiverOptions {
    * absent keeps it at the capacity.
    */
   latencyShareMs?: number;
-  /** The smallest window a link sized by time is held to (default: one whole batch, maxBatchEvents), whatever its drain rate and round trip. */
+  /** How its consumer's time per batch depends on the batch's size: whether a smaller batch would be quicker (see timeSizedWindow's busyBatchShares). */
+  batchCost?: BatchCost;
+  /** The smallest window a link sized by time is held to (default: one whole batch, maxBatchEvents), whatever its drain rate and round trip; the stages set it from LINK_MIN_WINDOW. */
   minWindow?: number;
 }
 
 /** How often a link sized by time measures its drain rate and sets its window. */
 const resizeEveryMs = 250;
+
+/** While its consumer keeps up, a window above what the target sizes comes down by this factor an interval. */
+const windowEasing = 0.75;
+
+/** A window that starves its sender while its consumer keeps up grows to at most what drains in this many shares, or two whole batches. */
+const maxGrowthShares = 2;
 
 /** The call of one link: frames arrive as bytes, decoded here so that an undecodable one is a contract breach like any other. */
 export type LinkCall = ServerDuplexStream<Buffer, Downstream>;
@@ -90,6 +99,12 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
   readonly roundTrip = new CreditRoundTrip();
   /** Open.min_window: what the sender must have granted at once to make progress. */
   #senderMinWindow = 0;
+  /** The largest delivery taken since the last resize from a backed-up link (half its window or more buffered) by a consumer its own downstream did not hold back: it is the slower side. */
+  #busyBatch = 0;
+  /** Since the last resize: the consumer found nothing to take; its own downstream held it back; the sender had (nearly) used up its credit. */
+  #consumerWaited = false;
+  #consumerHeldBack = false;
+  #senderStarved = false;
 
   #state: State = 'awaiting-open';
   #buffer: BufferedBatch[] = [];
@@ -139,10 +154,15 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
     }
   }
 
-  /** A delivery of at most `maxEvents` events if one can be handed out now; `readable` says when to try again. */
-  takeNow(maxEvents = Number.POSITIVE_INFINITY): Delivery | undefined {
+  /**
+   * A delivery of at most `maxEvents` events if one can be handed out now; `readable` says when to
+   * try again. `heldBack`: the consumer's own downstream limits what it takes (see Inbound#next).
+   */
+  takeNow(maxEvents = Number.POSITIVE_INFINITY, heldBack = false): Delivery | undefined {
+    if (this.#buffer.length === 0) this.#consumerWaited = true;
+    if (heldBack) this.#consumerHeldBack = true;
     if (this.#state === 'ended' || this.#buffer.length === 0 || this.#acks.full) return undefined;
-    return this.#deliver(Math.max(1, maxEvents));
+    return this.#deliver(Math.max(1, maxEvents), heldBack);
   }
 
   /** Nothing more will ever be delivered: the link ended, or closed with its buffer drained. */
@@ -173,7 +193,7 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
    * consecutive batches as they fill: a sender short of credit sends small
    * frames, and a hop whose cost is per batch (a commit) must not pay it per frame.
    */
-  #deliver(maxEvents: number): Delivery {
+  #deliver(maxEvents: number, heldBack: boolean): Delivery {
     const head = this.#buffer[0]!;
     const { offset, receivedAtMs } = head;
     let { traceContext } = head;
@@ -193,6 +213,7 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
       this.#buffer.shift();
     }
     const events = parts.length === 1 ? parts[0]! : parts.flat();
+    if (!heldBack && 2 * this.window.buffered >= this.window.limit) this.#busyBatch = Math.max(this.#busyBatch, events.length);
     const complete = this.#acks.track(offset + events.length);
     this.drain.taken(events.length);
     this.drain.backlog(this.#buffer.length > 0);
@@ -263,24 +284,76 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
     }
   }
 
-  /** The window that drains in the link's share of the latency target, at the rate the consumer drains it. */
+  /**
+   * The window that drains in the link's share of the latency target, at the rate the consumer
+   * drains it. While the consumer keeps up nothing waits here, so a window above that costs no
+   * time: one that starved its sender (the window, not the consumer, held the link back) doubles,
+   * up to what drains in two shares or two whole batches, and any other comes down to it by a
+   * quarter an interval rather than at once.
+   */
   #resize(): void {
     const rate = this.drain.sample();
+    // Kept up: it found nothing to take at times, and its own downstream never held it back.
+    const keptUp = this.#consumerWaited && !this.#consumerHeldBack;
+    const heldBackNow = this.#consumerHeldBack;
+    const busyBatchNow = this.#busyBatch;
+    const starvedNow = this.#senderStarved;
+    this.#busyBatch = 0;
+    this.#consumerWaited = false;
+    this.#consumerHeldBack = false;
+    this.#senderStarved = false;
     if (rate === undefined || this.#state !== 'open') return;
-    const { capacity } = this.window;
-    const grant = this.window.setLimit(timeSizedWindow({
+    const shareMs = this.options.latencyShareMs!;
+    const sized = timeSizedWindow({
       perSecond: rate,
-      shareMs: this.options.latencyShareMs!,
+      shareMs,
       roundTripMs: this.roundTrip.estimateMs,
-      min: Math.min(capacity, Math.max(this.options.minWindow ?? this.options.maxBatchEvents, this.#senderMinWindow)),
-      max: capacity,
-    }));
+      busyBatch: busyBatchNow,
+      busyBatchShares: this.#busyBatchShares(),
+      min: this.#minimumWindow(heldBackNow),
+      max: this.window.capacity,
+    });
+    const grown = Math.min(this.window.limit * 2, Math.max((rate * shareMs * maxGrowthShares) / 1_000, 2 * this.options.maxBatchEvents));
+    const limit = keptUp ? Math.max(sized, starvedNow ? grown : this.window.limit * windowEasing) : sized;
+    const grant = this.window.setLimit(limit);
     if (grant > 0) this.#grant(grant);
+  }
+
+  /**
+   * LINK_MIN_WINDOW and the sender's Open.min_window; and one whole batch, unless the consumer's
+   * batches are measurably quicker smaller or its own downstream holds it back: for any other a
+   * smaller batch gains no time and costs throughput (and the rate, and the window, would follow
+   * it down).
+   */
+  #minimumWindow(consumerHeldBack: boolean): number {
+    const sizeShare = this.options.batchCost?.sizeShare;
+    const smallerIsQuicker = this.options.batchCost === undefined || (sizeShare !== undefined && sizeShare >= 0.5);
+    const wholeBatch = consumerHeldBack || smallerIsQuicker ? 0 : this.options.maxBatchEvents;
+    const floor = Math.max(this.options.minWindow ?? this.options.maxBatchEvents, this.#senderMinWindow, wholeBatch);
+    return Math.min(this.window.capacity, floor);
+  }
+
+  /**
+   * How many shares a busy consumer's batch may take to drain (see timeSizedWindow): one, no more
+   * than any queue, when its batches are quicker smaller (most of their time grows with their size);
+   * no limit when they are not (a smaller batch would gain no time, only lose throughput). While its
+   * batch cost cannot tell (batches all alike), a batch taking over half the target is held to two
+   * shares, which tries it smaller: that is how the cost comes to tell.
+   */
+  #busyBatchShares(): number {
+    const cost = this.options.batchCost;
+    const sizeShare = cost?.sizeShare;
+    if (sizeShare !== undefined) return sizeShare >= 0.5 ? 1 : Number.POSITIVE_INFINITY;
+    const meanMs = cost?.meanMs;
+    return meanMs !== undefined && meanMs > 2 * this.options.latencyShareMs! ? 2 : 4;
   }
 
   /** Sends a grant the window has already counted as outstanding. */
   #grant(events: number): void {
-    this.roundTrip.granted(this.window.outstanding === events);
+    const senderHad = this.window.outstanding - events;
+    // Starved: it had less than a quarter of the window left to send with.
+    if (4 * senderHad < this.window.limit) this.#senderStarved = true;
+    this.roundTrip.granted(senderHad === 0);
     this.#write({ credit: { events, window: this.window.limit } });
   }
 

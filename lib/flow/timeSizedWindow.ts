@@ -1,6 +1,7 @@
 /** A window of what keeps a link busy is held this many times over: the rate and the round trip are estimates. */
 const busyHeadroom = 2;
 
+
 export interface TimeSizing {
   /** Events per second the consumer drains. */
   perSecond: number;
@@ -8,6 +9,20 @@ export interface TimeSizing {
   shareMs: number;
   /** The credit round trip of the link, if measured: the window never shrinks below what keeps it busy */
   roundTripMs?: number;
+  /**
+   * The largest batch the consumer took lately from a backed-up link (it was the slower side,
+   * not held back by its own downstream): the window keeps that much, up to what drains in
+   * `busyBatchShares` shares. A hop whose cost is largely per batch (a commit, a slow dependency's
+   * round trip) would otherwise take smaller batches, drain slower, be given a smaller window and
+   * take smaller batches still, down to the minimum: throughput given up for nothing.
+   */
+  busyBatch?: number;
+  /**
+   * How many shares a busy consumer's batch may take to drain (default 4, the whole target): more
+   * when a smaller batch would not be quicker (its cost is per batch: shrinking it gains no time,
+   * only loses throughput), fewer when it would (then shrinking is the way to the target).
+   */
+  busyBatchShares?: number;
   min: number;
   max: number;
 }
@@ -15,10 +30,11 @@ export interface TimeSizing {
 /**
  * What a queue sized by time may hold: what its consumer drains in its share
  * of the latency target, never below what keeps its link busy (rate × round
- * trip, with headroom) nor `min`, never above `max`.
+ * trip, with headroom) or its busy consumer's batches whole, nor `min`, never above `max`.
  */
-export function timeSizedWindow({ perSecond, shareMs, roundTripMs = 0, min, max }: TimeSizing): number {
+export function timeSizedWindow({ perSecond, shareMs, roundTripMs = 0, busyBatch = 0, busyBatchShares = 4, min, max }: TimeSizing): number {
   const drainsInShare = (perSecond * shareMs) / 1_000;
   const keepsBusy = (perSecond * roundTripMs * busyHeadroom) / 1_000;
-  return Math.min(max, Math.max(min, Math.ceil(Math.max(drainsInShare, keepsBusy))));
+  const keepsBatches = Math.min(busyBatch * busyHeadroom, busyBatchShares * drainsInShare);
+  return Math.min(max, Math.max(min, Math.ceil(Math.max(drainsInShare, keepsBusy, keepsBatches))));
 }

@@ -3,8 +3,12 @@ import type { InboundLinkFigures } from '../telemetry/HopPressure.js';
 
 /** Where a hop takes its events from: its upstream links (InboundLinks) or, in the decoupled mode, its topic (TopicReader). */
 export interface Inbound {
-  /** The next delivery of at most `maxEvents` events; undefined once `signal` aborts. */
-  next(maxEvents: number, signal: AbortSignal): Promise<Delivery | undefined>;
+  /**
+   * The next delivery of at most `maxEvents` events; undefined once `signal` aborts. `heldBack`: the
+   * taker's own downstream held it back (it waited for credit), so a backed-up link says nothing of
+   * the taker's speed.
+   */
+  next(maxEvents: number, signal: AbortSignal, heldBack?: boolean): Promise<Delivery | undefined>;
   /** Ends every upstream link, so that upstream re-delivers what it has not had acknowledged. */
   resetAll(details: string): void;
   /** Events taken since start, in all and by link. */

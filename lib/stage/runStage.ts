@@ -1,4 +1,5 @@
 import type { Event, Event__Output } from '../contract/loadContract.js';
+import { BatchCost } from '../flow/BatchCost.js';
 import type { FlowServerOptions } from '../flow/FlowServer.js';
 import type { Delivery } from '../flow/LinkReceiver.js';
 import { EventTooLargeError, LinkResetError } from '../flow/linkErrors.js';
@@ -75,7 +76,9 @@ interface InHand { delivery: Delivery; reservation: Reservation | undefined; res
 export async function runStage(definition: StageDefinition): Promise<RunningStage> {
   const log = createLogger(definition.name);
   const { pressure, wiring } = definition;
-  const upstream = await serveUpstream(definition);
+  // How this hop's time per batch grows with the batch's size: its links' windows are sized by it.
+  const batchCost = new BatchCost();
+  const upstream = await serveUpstream({ ...definition, receiver: { ...definition.receiver, batchCost } });
   const inbound = await wiring.inbound(definition.name, upstream.links);
   const outbound = definition.downstream && wiring.outbound(definition.name, definition.downstream);
   pressure.watchInbound(inbound);
@@ -102,7 +105,7 @@ export async function runStage(definition: StageDefinition): Promise<RunningStag
   async function take(): Promise<void> {
     while (!stopping.signal.aborted) {
       await slots.acquire();
-      const taken = await takeWithinCredit(inbound, outbound, definition.receiver.maxBatchEvents, stopping.signal, waiting);
+      const taken = await takeWithinCredit(inbound, outbound, definition.receiver.maxBatchEvents, stopping.signal, waiting, () => batchesInHand);
       waiting('input');
       if (!taken) {
         slots.release();
@@ -118,8 +121,9 @@ export async function runStage(definition: StageDefinition): Promise<RunningStag
         queueDepth: inbound.queueDepth, breakerState: pressure.breakerStates,
       });
       const endWork = pressure.clock.begin('work');
+      const startedMs = performance.now();
       const result = process(delivery.events, context, givingUp.signal);
-      result.then(() => { endWork(); span.end(); }, (error: unknown) => { endWork(); endFailed(span, error); });
+      result.then(() => { endWork(); span.end(); batchCost.record(delivery.events.length, performance.now() - startedMs); }, (error: unknown) => { endWork(); endFailed(span, error); });
       inHand.push({ delivery, reservation, result, context });
     }
     inHand.close();

@@ -23,6 +23,8 @@ export async function takeWithinCredit(
   maxEvents: number,
   signal: AbortSignal,
   waiting: (on: 'credit' | 'input') => void,
+  /** Batches the hop has in hand besides this one: a wait for credit while it has some is its concurrency, not its downstream holding it back. */
+  othersInHand: () => number = () => 0,
 ): Promise<Taken | undefined> {
   let reservation: Reservation | undefined;
   let creditWaitFromMs: number | undefined;
@@ -39,7 +41,7 @@ export async function takeWithinCredit(
   }
   const creditWait = creditWaitFromMs === undefined ? undefined : { fromMs: creditWaitFromMs, toMs: Date.now() };
   waiting('input');
-  const delivery = await inbound.next(reservation?.events ?? maxEvents, signal);
+  const delivery = await inbound.next(reservation?.events ?? maxEvents, signal, creditWait !== undefined && othersInHand() === 0);
   if (!delivery) {
     if (reservation) outbound!.release(reservation);
     return undefined;

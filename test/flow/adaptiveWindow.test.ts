@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { BatchCost } from '../../lib/flow/BatchCost.js';
 import { CreditRoundTrip } from '../../lib/flow/CreditRoundTrip.js';
 import { DrainRate } from '../../lib/flow/DrainRate.js';
 import type { LinkReceiver } from '../../lib/flow/LinkReceiver.js';
@@ -55,6 +56,8 @@ test('a window sized by time holds what drains in its share, never less than kee
   assert.equal(timeSizedWindow({ perSecond: 10_000, shareMs: 50, roundTripMs: 40, min: 64, max: 4_096 }), 800, 'a 40 ms round trip at 10,000/s, twice over');
   assert.equal(timeSizedWindow({ perSecond: 0, shareMs: 50, roundTripMs: 5, min: 64, max: 4_096 }), 64, 'a stall: its minimum');
   assert.equal(timeSizedWindow({ perSecond: 1e6, shareMs: 50, min: 64, max: 4_096 }), 4_096, 'never above its maximum');
+  assert.equal(timeSizedWindow({ perSecond: 4_000, shareMs: 50, busyBatch: 150, min: 64, max: 4_096 }), 300, 'a busy consumer keeps the batch it took, twice over');
+  assert.equal(timeSizedWindow({ perSecond: 1_000, shareMs: 50, busyBatch: 300, min: 64, max: 4_096 }), 200, 'up to what drains in four shares');
 });
 
 test('the credit round trip is the smoothed time from a grant to a sender that had used up its credit, to its next batch', () => {
@@ -106,5 +109,53 @@ test('a link sized by time holds what its consumer drains in its share of the ta
   assert.ok(window.outstanding + window.buffered <= window.limit + 20, `it drained down to its limit (${window.outstanding + window.buffered} held, limit ${window.limit})`);
   assert.ok(sender.stats().receiverWindow < 200, `once grants resume, the sender learns the window in force from them (${sender.stats().receiverWindow})`);
   assert.deepEqual(resets, [], 'shrinking withheld credit; it never refused what it had granted');
+  void offering;
+});
+
+test('the batch cost tells a consumer whose time grows with its batches from one whose time is per batch, and says nothing while its batches are all alike', () => {
+  const perEvent = new BatchCost();
+  const perBatch = new BatchCost();
+  const alike = new BatchCost();
+  for (let i = 0; i < 40; i += 1) {
+    const events = 100 + (i % 4) * 100;
+    perEvent.record(events, 2 + events * 0.5);
+    perBatch.record(events, 100 + (i % 2));
+    alike.record(500, 50);
+  }
+  assert.ok(perEvent.sizeShare! > 0.9, `per event: ${perEvent.sizeShare}`);
+  assert.ok(perBatch.sizeShare! < 0.1, `per batch: ${perBatch.sizeShare}`);
+  assert.equal(alike.sizeShare, undefined);
+  assert.ok(Math.abs(alike.meanMs! - 50) < 1e-9, `mean ${alike.meanMs}`);
+  assert.equal(new BatchCost().meanMs, undefined);
+});
+
+test('a link sized by time keeps whole batches for a consumer whose every batch costs the same time, where sizing by its rate alone would shrink them to the minimum', { timeout: 20_000 }, async (t) => {
+  let link: LinkReceiver | undefined;
+  const consuming = new AbortController();
+  const cost = new BatchCost();
+  const sizes: number[] = [];
+  const receiver = await startReceiver((opened) => {
+    link = opened;
+    void (async () => {
+      // 40 ms a batch whatever its size, as a slow dependency's round trip: 2,500 events/s in batches of 100, 250 in batches of 10.
+      while (!consuming.signal.aborted) {
+        const delivery = await opened.take(100);
+        if (!delivery) return;
+        await sleep(40);
+        cost.record(delivery.events.length, 40 + (sizes.length % 3));
+        sizes.push(delivery.events.length);
+        delivery.acknowledge();
+      }
+    })();
+  }, { capacity: 2_000, maxBatchEvents: 100, latencyShareMs: 10, minWindow: 10, batchCost: cost });
+  const sender = new LinkSender({ target: receiver.target, link: 'per-batch', sender: 'test' });
+  t.after(() => { consuming.abort(); sender.cancel(); receiver.stop(); });
+  const offering = (async () => { for (;;) await sender.send(makeEvents(20)); })().catch(() => undefined);
+  await sleep(4_000);
+  const last = sizes.slice(-20);
+  const mean = last.reduce((sum, size) => sum + size, 0) / last.length;
+  t.diagnostic(`window ${link!.window.limit}, last batches ${last.join(' ')}`);
+  assert.ok(mean >= 90, `whole batches of 100 (a 10 ms share at 2,500/s is 25 events): mean of the last ${last.length} was ${mean}`);
+  assert.ok(link!.window.limit >= 100, `the window holds a whole batch (${link!.window.limit})`);
   void offering;
 });
