@@ -90,6 +90,8 @@ test('with enrichment the bottleneck, the scale signal asks for more enrichment 
   load = offerLoad(one.run.mesh.gatewayUrl);
   const named = async () => ({ busy: await byStage(one.prometheus, 'stage:mesh_stage_busy:ratio_avg_rate1m'), bottleneck: Object.keys(await byStage(one.prometheus, 'stage:mesh_stage_bottleneck:bool == 1')) });
   await waitFor('enrichment busy over a whole window and named the bottleneck', one, named, ({ busy, bottleneck }) => (busy.enrichment ?? 0) > 0.9 && bottleneck.join() === 'enrichment', 40_000);
+  // The scaling rules are a group of their own, evaluated after the pressure rules they read: up to an interval later.
+  await waitFor('the scale signal asking for more enrichment replicas', one, () => byStage(one.prometheus, 'stage:mesh_stage_desired_replicas:count'), (desired) => (desired.enrichment ?? 0) > 1, 10_000);
   const asked: Array<Partial<Record<string, number>>> = [];
   for (let sample = 0; sample < 3; sample += 1) {
     const desired = await byStage(one.prometheus, 'stage:mesh_stage_desired_replicas:count');
