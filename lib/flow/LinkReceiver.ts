@@ -334,16 +334,17 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
   }
 
   /**
-   * How many shares a busy consumer's batch may take to drain (see timeSizedWindow): one, no more
-   * than any queue, when its batches are quicker smaller (most of their time grows with their size);
-   * no limit when they are not (a smaller batch would gain no time, only lose throughput). While its
-   * batch cost cannot tell (batches all alike), a batch taking over half the target is held to two
-   * shares, which tries it smaller: that is how the cost comes to tell.
+   * How many shares a busy consumer's batch may take to drain (see timeSizedWindow): two when its
+   * batches are quicker smaller (most of their time grows with their size: the bottleneck's own
+   * queue may hold twice another's, the queues before it being held to their shares); no limit when
+   * they are not (a smaller batch would gain no time, only lose throughput). While its batch cost
+   * cannot tell (batches all alike), a batch taking over half the target is held to two shares,
+   * which tries it smaller: that is how the cost comes to tell.
    */
   #busyBatchShares(): number {
     const cost = this.options.batchCost;
     const sizeShare = cost?.sizeShare;
-    if (sizeShare !== undefined) return sizeShare >= 0.5 ? 1 : Number.POSITIVE_INFINITY;
+    if (sizeShare !== undefined) return sizeShare >= 0.5 ? 2 : Number.POSITIVE_INFINITY;
     const meanMs = cost?.meanMs;
     return meanMs !== undefined && meanMs > 2 * this.options.latencyShareMs! ? 2 : 4;
   }
