@@ -30,6 +30,12 @@ export class BatchCost {
     return this.#weight > 0 ? this.#ms / this.#weight : undefined;
   }
 
+  /** Whether most of a batch's time grows with its size, so a smaller batch would be quicker; undefined while sizeShare cannot tell. */
+  get smallerIsQuicker(): boolean | undefined {
+    const sizeShare = this.sizeShare;
+    return sizeShare === undefined ? undefined : sizeShare >= 0.5;
+  }
+
   /**
    * The share of a mean batch's time that grows with its size, 0..1; undefined until a few batches
    * were seen, or while their sizes have been too alike (within a tenth) to tell.

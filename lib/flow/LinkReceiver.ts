@@ -293,11 +293,11 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
    */
   #resize(): void {
     const rate = this.drain.sample();
+    const heldBack = this.#consumerHeldBack;
     // Kept up: it found nothing to take at times, and its own downstream never held it back.
-    const keptUp = this.#consumerWaited && !this.#consumerHeldBack;
-    const heldBackNow = this.#consumerHeldBack;
-    const busyBatchNow = this.#busyBatch;
-    const starvedNow = this.#senderStarved;
+    const keptUp = this.#consumerWaited && !heldBack;
+    const busyBatch = this.#busyBatch;
+    const starved = this.#senderStarved;
     this.#busyBatch = 0;
     this.#consumerWaited = false;
     this.#consumerHeldBack = false;
@@ -308,13 +308,13 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
       perSecond: rate,
       shareMs,
       roundTripMs: this.roundTrip.estimateMs,
-      busyBatch: busyBatchNow,
+      busyBatch,
       busyBatchShares: this.#busyBatchShares(),
-      min: this.#minimumWindow(heldBackNow),
+      min: this.#minimumWindow(heldBack),
       max: this.window.capacity,
     });
     const grown = Math.min(this.window.limit * 2, Math.max((rate * shareMs * maxGrowthShares) / 1_000, 2 * this.options.maxBatchEvents));
-    const limit = keptUp ? Math.max(sized, starvedNow ? grown : this.window.limit * windowEasing) : sized;
+    const limit = keptUp ? Math.max(sized, starved ? grown : this.window.limit * windowEasing) : sized;
     const grant = this.window.setLimit(limit);
     if (grant > 0) this.#grant(grant);
   }
@@ -326,9 +326,8 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
    * it down).
    */
   #minimumWindow(consumerHeldBack: boolean): number {
-    const sizeShare = this.options.batchCost?.sizeShare;
-    const smallerIsQuicker = this.options.batchCost === undefined || (sizeShare !== undefined && sizeShare >= 0.5);
-    const wholeBatch = consumerHeldBack || smallerIsQuicker ? 0 : this.options.maxBatchEvents;
+    const cost = this.options.batchCost;
+    const wholeBatch = consumerHeldBack || cost === undefined || cost.smallerIsQuicker === true ? 0 : this.options.maxBatchEvents;
     const floor = Math.max(this.options.minWindow ?? this.options.maxBatchEvents, this.#senderMinWindow, wholeBatch);
     return Math.min(this.window.capacity, floor);
   }
@@ -343,8 +342,8 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
    */
   #busyBatchShares(): number {
     const cost = this.options.batchCost;
-    const sizeShare = cost?.sizeShare;
-    if (sizeShare !== undefined) return sizeShare >= 0.5 ? 2 : Number.POSITIVE_INFINITY;
+    const smallerIsQuicker = cost?.smallerIsQuicker;
+    if (smallerIsQuicker !== undefined) return smallerIsQuicker ? 2 : Number.POSITIVE_INFINITY;
     const meanMs = cost?.meanMs;
     return meanMs !== undefined && meanMs > 2 * this.options.latencyShareMs! ? 2 : 4;
   }

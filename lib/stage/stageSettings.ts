@@ -35,8 +35,8 @@ export function readLatencyTargetMs(env: Environment): number {
 /**
  * The smallest window sized by time, unless told: small, because a floor is what a slowed or
  * stalled hop's queues hold whatever its rate (at 1,000 events/s a floor of one whole batch of
- * 500 is 500 ms in every queue); the window that keeps a busy link's batches whole comes from
- * its rate and round trip, not from the floor.
+ * 500 is 500 ms in every queue); a busy hop's batches are kept whole by its own link (see
+ * LinkReceiver), for the hops whose cost is per batch, not by the floor.
  */
 export function defaultMinWindow(maxBatchEvents: number): number {
   return Math.min(64, maxBatchEvents);
