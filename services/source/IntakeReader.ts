@@ -31,6 +31,8 @@ export class IntakeReader {
   #stopping: AbortSignal | undefined;
   #replayFrom: string | undefined = '0';
   #resets = 0;
+  /** Ids removed while the read in flight (if any) was on its way: a replay's read may have found them just before. */
+  #removedWhileReading: Set<string> | undefined;
   /** The mean events per entry of the last read: how many entries a read asks for to fill the credit it has. */
   #meanEntryEvents = 1;
 
@@ -113,7 +115,14 @@ export class IntakeReader {
     const replaying = this.#replayFrom !== undefined;
     const resetsBefore = this.#resets;
     const uncertainBefore = this.intake.uncertainReads;
-    const read = await (replaying ? this.intake.readPending(this.#replayFrom!, wanted) : this.intake.readNew(wanted, blockMs)).finally(endRead);
+    const removedWhileReading = new Set<string>();
+    this.#removedWhileReading = removedWhileReading;
+    let read: IntakeEntry[];
+    try {
+      read = await (replaying ? this.intake.readPending(this.#replayFrom!, wanted) : this.intake.readNew(wanted, blockMs)).finally(endRead);
+    } finally {
+      this.#removedWhileReading = undefined;
+    }
     // A reset during the read starts the replay over; the position of the old one is void.
     if (replaying && this.#resets === resetsBefore) this.#replayFrom = read.length > 0 ? read.at(-1)!.id : undefined;
     // An attempt of the read failed on the way: Redis may have handed this consumer entries whose reply
@@ -125,8 +134,9 @@ export class IntakeReader {
     let events = 0;
     for (const entry of read) {
       events += entry.events.length;
-      // What is still in hand (waiting, on its way to enrichment, or being removed) is not sent twice.
-      if (!this.#held.has(entry.id)) this.#held.add(entry);
+      // What is still in hand (waiting, on its way to enrichment, or being removed) is not sent twice, nor
+      // what was removed after Redis answered the read and before the answer got here.
+      if (!this.#held.has(entry.id) && !removedWhileReading.has(entry.id)) this.#held.add(entry);
     }
     if (read.length > 0) this.#meanEntryEvents = events / read.length;
     if (!replaying) this.counts.read(read.reduce((sum, entry) => sum + entry.count, 0), read.length);
@@ -149,6 +159,7 @@ export class IntakeReader {
       }
     }
     this.#held.removed(complete);
+    for (const { id } of complete) this.#removedWhileReading?.add(id);
     this.counts.removed(complete.reduce((sum, entry) => sum + entry.count, 0), complete.length);
   }
 
