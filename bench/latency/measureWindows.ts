@@ -116,7 +116,10 @@ export async function measureWindows(mode: WindowMode, settings: LatencySettings
       saturation = { perS, batchMs: window.eventsPerCommit && perS > 0 ? (settings.sinkConcurrency * window.eventsPerCommit * 1000) / perS : null, eventsPerBatch: window.eventsPerCommit || null };
     });
     windows.push({ name: 'saturation', label: 'saturation', fromS: saturationFromS, toS: saturationFromS + settings.saturationS, rate: settings.saturationRate, share: null });
-    if (saturation.perS <= 0) throw new Error(`${mode}: nothing was committed while measuring the capacity`);
+    if (saturation.perS <= 0) {
+      recorder.stop();
+      throw new Error(`${mode}: nothing was committed while measuring the capacity`);
+    }
     const capacity = saturation.perS;
     // A batch takes SINK_DELAY_MS plus its database work; this makes one of saturation's size `slowdown` times as long.
     const batchMs = saturation.batchMs ?? settings.sinkDelayMs;

@@ -36,6 +36,7 @@ export class ReceiveWindow {
 
   /** Sets the limit (within 1..capacity); returns what it lets be granted now, if that is a chunk or more. */
   setLimit(limit: number): number {
+    if (Number.isNaN(limit)) throw new RangeError('a window limit must be a number, got NaN');
     this.#limit = Math.min(this.capacity, Math.max(1, Math.round(limit)));
     return this.#grantable() >= this.#chunk() ? this.grantFreed() : 0;
   }

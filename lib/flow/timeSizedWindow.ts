@@ -35,6 +35,7 @@ export interface TimeSizing {
 export function timeSizedWindow({ perSecond, shareMs, roundTripMs = 0, busyBatch = 0, busyBatchShares = 4, min, max }: TimeSizing): number {
   const drainsInShare = (perSecond * shareMs) / 1_000;
   const keepsBusy = (perSecond * roundTripMs * busyHeadroom) / 1_000;
-  const keepsBatches = Math.min(busyBatch * busyHeadroom, busyBatchShares * drainsInShare);
+  // No busy batch keeps nothing, whatever its shares (Infinity × 0 would be NaN).
+  const keepsBatches = busyBatch > 0 ? Math.min(busyBatch * busyHeadroom, busyBatchShares * drainsInShare) : 0;
   return Math.min(max, Math.max(min, Math.ceil(Math.max(drainsInShare, keepsBusy, keepsBatches))));
 }

@@ -48,7 +48,8 @@ test('a window held below its capacity is replenished in chunks of a quarter of 
   window.setLimit(400);
   assert.equal(window.release(3_700), 0, '396 still buffered: nothing under the limit to grant');
   assert.equal(window.release(50), 0, '54 under the limit: less than a quarter of it');
-  assert.equal(window.release(60), 114, 'a quarter of the limit (100) or more under it: granted, though far short of the 1024 chunkfar short of the 1024 chunk');
+  assert.equal(window.release(60), 114, 'a quarter of the limit (100) or more under it: granted, though far short of the 1024 chunk');
+  assert.throws(() => window.setLimit(Number.NaN), RangeError, 'a limit that is not a number would stop the link for good (no grant compares true with NaN)');
 });
 
 test('a window sized by time holds what drains in its share, never less than keeps its link busy, within its minimum and maximum', () => {
@@ -58,6 +59,8 @@ test('a window sized by time holds what drains in its share, never less than kee
   assert.equal(timeSizedWindow({ perSecond: 1e6, shareMs: 50, min: 64, max: 4_096 }), 4_096, 'never above its maximum');
   assert.equal(timeSizedWindow({ perSecond: 4_000, shareMs: 50, busyBatch: 150, min: 64, max: 4_096 }), 300, 'a busy consumer keeps the batch it took, twice over');
   assert.equal(timeSizedWindow({ perSecond: 1_000, shareMs: 50, busyBatch: 300, min: 64, max: 4_096 }), 200, 'up to what drains in four shares');
+  assert.equal(timeSizedWindow({ perSecond: 0, shareMs: 50, busyBatchShares: Number.POSITIVE_INFINITY, min: 64, max: 4_096 }), 64, 'a stall of a consumer whose batches are not quicker smaller: its minimum, not NaN');
+  assert.equal(timeSizedWindow({ perSecond: 2_000, shareMs: 0, busyBatchShares: Number.POSITIVE_INFINITY, roundTripMs: 10, min: 64, max: 4_096 }), 64, 'no share of the target: what keeps the link busy, or the minimum');
 });
 
 test('the credit round trip is the smoothed time from a grant to a sender that had used up its credit, to its next batch', () => {
