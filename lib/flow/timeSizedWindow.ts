@@ -35,7 +35,8 @@ export interface TimeSizing {
 export function timeSizedWindow({ perSecond, shareMs, roundTripMs = 0, busyBatch = 0, busyBatchShares = 4, min, max }: TimeSizing): number {
   const drainsInShare = (perSecond * shareMs) / 1_000;
   const keepsBusy = (perSecond * roundTripMs * busyHeadroom) / 1_000;
-  // No busy batch keeps nothing, whatever its shares (Infinity × 0 would be NaN).
-  const keepsBatches = busyBatch > 0 ? Math.min(busyBatch * busyHeadroom, busyBatchShares * drainsInShare) : 0;
+  // Unlimited shares are no limit even where nothing drains in a share (Infinity × 0 would be NaN).
+  const batchesCap = busyBatchShares === Number.POSITIVE_INFINITY ? busyBatchShares : busyBatchShares * drainsInShare;
+  const keepsBatches = Math.min(busyBatch * busyHeadroom, batchesCap);
   return Math.min(max, Math.max(min, Math.ceil(Math.max(drainsInShare, keepsBusy, keepsBatches))));
 }

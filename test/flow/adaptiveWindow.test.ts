@@ -60,7 +60,7 @@ test('a window sized by time holds what drains in its share, never less than kee
   assert.equal(timeSizedWindow({ perSecond: 4_000, shareMs: 50, busyBatch: 150, min: 64, max: 4_096 }), 300, 'a busy consumer keeps the batch it took, twice over');
   assert.equal(timeSizedWindow({ perSecond: 1_000, shareMs: 50, busyBatch: 300, min: 64, max: 4_096 }), 200, 'up to what drains in four shares');
   assert.equal(timeSizedWindow({ perSecond: 0, shareMs: 50, busyBatchShares: Number.POSITIVE_INFINITY, min: 64, max: 4_096 }), 64, 'a stall of a consumer whose batches are not quicker smaller: its minimum, not NaN');
-  assert.equal(timeSizedWindow({ perSecond: 2_000, shareMs: 0, busyBatchShares: Number.POSITIVE_INFINITY, roundTripMs: 10, min: 64, max: 4_096 }), 64, 'no share of the target: what keeps the link busy, or the minimum');
+  assert.equal(timeSizedWindow({ perSecond: 0, shareMs: 50, busyBatch: 100, busyBatchShares: Number.POSITIVE_INFINITY, min: 64, max: 4_096 }), 200, 'a stalled consumer whose batches are not quicker smaller keeps its busy batch twice over');
 });
 
 test('the credit round trip is the smoothed time from a grant to a sender that had used up its credit, to its next batch', () => {
