@@ -138,11 +138,16 @@ export class IntakeClient {
     while (this.#acked.length > 0 && this.#acked[0]!.at < now - drainWindowMs) this.#acked.shift();
   }
 
-  /** How long until the intake has drained `deficit` events, at the rate it drained lately (1..30 s). */
-  #retryAfterSeconds(deficit: number): number {
+  /** Events per second the source confirmed over the last few seconds: the rate the intake's credit comes back. */
+  get drainPerSecond(): number {
     const now = Date.now();
     const recent = this.#acked.filter((entry) => entry.at >= now - drainWindowMs).reduce((sum, entry) => sum + entry.events, 0);
-    const perSecond = recent / (drainWindowMs / 1000);
+    return recent / (drainWindowMs / 1000);
+  }
+
+  /** How long until the intake has drained `deficit` events, at the rate it drained lately (1..30 s). */
+  #retryAfterSeconds(deficit: number): number {
+    const perSecond = this.drainPerSecond;
     if (perSecond <= 0) return 5;
     return Math.min(30, Math.max(1, Math.ceil(deficit / perSecond)));
   }

@@ -11,6 +11,8 @@ import { endRequestSpan, startRequestSpan, type Context } from '../lib/telemetry
 import type { StageClock } from '../lib/telemetry/StageClock.js';
 import type { StaticFile } from './dashboardFiles.js';
 import type { EdgeTraffic } from './EdgeTraffic.js';
+import type { Admission, Verdict } from './admission/Admission.js';
+import { classOfRequest } from './admission/priorityClasses.js';
 import { hotItems } from './hotItems.js';
 import { IntakeUnavailableError, LargerThanCapacityError, NoCreditError, type IntakeClient } from './IntakeClient.js';
 import { HopRefusedError, type MeshPressure } from './MeshPressure.js';
@@ -22,6 +24,8 @@ const log = createLogger('gateway');
 export interface HttpApiOptions extends ParseLimits {
   maxBodyBytes: number;
   intake: IntakeClient;
+  /** Who gets the intake's credit when it is scarce: by priority class, and by key's weighted share. */
+  admission: Admission;
   pool: pg.Pool;
   databaseBreaker: Breaker;
   /** The callers' keys; with none, /v1/* is open to anyone (for local use). */
@@ -138,6 +142,13 @@ async function ingest(request: IncomingMessage, response: ServerResponse, option
     reply(response, parsed.status, { error: parsed.error, errors: parsed.errors });
     return 0;
   }
+  const requested = request.headers['x-priority-class'];
+  const choice = classOfRequest(options.admission.policy, parsed.events.map((event) => event.kind!), Array.isArray(requested) ? requested[0] : requested, caller);
+  if (!choice.ok) {
+    reply(response, 400, { error: choice.error });
+    return 0;
+  }
+  const { priority } = choice;
   const bucket = options.rateLimiter?.bucketOf(caller);
   const taken = bucket?.take(parsed.events.length);
   if (bucket && taken && !taken.taken) {
@@ -149,9 +160,20 @@ async function ingest(request: IncomingMessage, response: ServerResponse, option
     reply(response, 429, { error: `your rate limit (${bucket.ratePerSecond} events/s, burst ${bucket.capacity}) is used up; retry after the given seconds` });
     return 0;
   }
+  const verdict = options.admission.decide(caller, priority, parsed.events.length);
+  if (!verdict.admitted) {
+    bucket?.refund(parsed.events.length);
+    await refuseForCapacity(response, options, new NoCreditError(verdict.retryAfterSeconds, parsed.events.length), verdict);
+    return 0;
+  }
+  for (const event of parsed.events) {
+    event.priorityClass = priority.name;
+    event.producerKey = caller;
+  }
   try {
     await options.intake.submit(parsed.events, trace);
-    reply(response, 202, { accepted: parsed.events.length });
+    options.admission.admitted(caller, priority, parsed.events.length);
+    reply(response, 202, { accepted: parsed.events.length, class: priority.name });
     return parsed.events.length;
   } catch (error) {
     // Tokens pay for events the mesh takes. Every refusal below tells the caller to send the events again
@@ -159,6 +181,7 @@ async function ingest(request: IncomingMessage, response: ServerResponse, option
     // let the mesh's own back-pressure use up the caller's limit.
     bucket?.refund(parsed.events.length);
     if (error instanceof NoCreditError) {
+      options.admission.count(caller, priority, 'shed', parsed.events.length);
       await refuseForCapacity(response, options, error);
     } else if (error instanceof LargerThanCapacityError) {
       reply(response, 413, { error: error.message });
@@ -172,15 +195,34 @@ async function ingest(request: IncomingMessage, response: ServerResponse, option
   }
 }
 
-async function refuseForCapacity(response: ServerResponse, options: HttpApiOptions, refusal: NoCreditError): Promise<void> {
+const shedMessages = {
+  'no-room': 'the mesh is at capacity; retry after the given seconds',
+  reserve: 'the mesh is short of room, and keeps what is left for higher priority classes; retry after the given seconds',
+  'fair-share': 'the mesh is short of room, and your key has had more than its share of it lately; retry after the given seconds',
+} as const;
+
+/**
+ * 429: which class was shed and why (no verdict: refused before its body was read, when there is no
+ * room for any class), when each class would be admitted, and which hop holds the mesh back.
+ */
+async function refuseForCapacity(response: ServerResponse, options: HttpApiOptions, refusal: NoCreditError, verdict?: Exclude<Verdict, { admitted: true }>): Promise<void> {
   // Which hop holds the mesh back, and why: what an operator (or an autoscaler) acts on.
   const bottleneck = await options.pressure.bottleneck();
   // The later of when the link to the source has credit again (at the rate the source confirmed) and
   // when the intake has room (at the rate the source measures it drain), in whole seconds, 1..30.
-  const intakeRoom = options.pressure.intakeRoomSeconds(refusal.events);
-  const retryAfter = Math.min(30, Math.max(refusal.retryAfterSeconds, Math.ceil(intakeRoom ?? 0)));
+  const intakeRoom = Math.ceil(options.pressure.intakeRoomSeconds(refusal.events) ?? 0);
+  const retryAfter = Math.min(30, Math.max(refusal.retryAfterSeconds, intakeRoom));
+  const retryAfterByClass = verdict
+    ? Object.fromEntries(Object.entries(verdict.retryAfterByClass).map(([name, seconds]) => [name, Math.min(30, Math.max(seconds, intakeRoom))]))
+    : Object.fromEntries(options.admission.policy.classes.map(({ name }) => [name, retryAfter]));
   response.setHeader('Retry-After', String(retryAfter));
-  reply(response, 429, { error: 'the mesh is at capacity; retry after the given seconds', bottleneck });
+  reply(response, 429, {
+    error: shedMessages[verdict?.reason ?? 'no-room'],
+    class: verdict?.priority.name ?? null,
+    reason: verdict?.reason ?? 'no-room',
+    retry_after_seconds: retryAfterByClass,
+    bottleneck,
+  });
 }
 
 async function setFaults(request: IncomingMessage, response: ServerResponse, options: HttpApiOptions): Promise<void> {

@@ -10,7 +10,11 @@ import { runService } from '../lib/service/runService.js';
 import { defaultAddress, defaultAdminAddress, defaultGatewayPort, stageNames, type StageName } from '../lib/service/stages.js';
 import { openOutbound, readRouting } from '../lib/stage/openOutbound.js';
 import { createPool, isPermanentPostgresError, readDatabaseUrl } from '../lib/storage/postgres.js';
+import { Admission } from './admission/Admission.js';
+import { FairShares, readKeyWeights } from './admission/FairShares.js';
+import { readPriorityPolicy } from './admission/priorityClasses.js';
 import { loadDashboard } from './dashboardFiles.js';
+import { GrpcIngest } from './ingest/GrpcIngest.js';
 import { EdgeTraffic } from './EdgeTraffic.js';
 import { IntakeClient } from './IntakeClient.js';
 import { createHttpApi } from './httpApi.js';
@@ -35,22 +39,37 @@ await runService('gateway', async (env, kit) => {
   const rateLimit = readRateLimit(env);
   const linkCredentials = readLinkCredentials(env);
   const routing = readRouting(env);
+  const callers = keyring.enabled ? keyring.names : [anonymousCaller];
+  const priorityPolicy = readPriorityPolicy(env, keyring.names);
+  const keyWeights = readKeyWeights(env, callers);
+  const ingestAddress = env.address('INGEST_ADDR', '127.0.0.1:50050');
+  const ingestCapacity = env.integer('INGEST_LINK_CAPACITY', Math.max(2_000, limits.maxEvents), { min: limits.maxEvents, max: 1_000_000 });
+  const ingestMaxLinks = env.integer('INGEST_MAX_LINKS', 32, { min: 1, max: 1_024 });
   env.done();
 
   const log = createLogger('gateway');
   if (keyring.enabled) log.info('/v1/* requires a bearer token', { keys: keyring.names, rateLimit });
   else log.warn('no GATEWAY_API_KEYS: /v1/* is open to anyone, which is meant for local use only', { rateLimit });
-  const rateLimiter = rateLimit && new RateLimiter(rateLimit, keyring.enabled ? keyring.names : [anonymousCaller]);
+  const rateLimiter = rateLimit && new RateLimiter(rateLimit, callers);
 
   const pool = createPool(databaseUrl, { max: 4, applicationName: 'mesh-gateway' });
   kit.closeOnStop(() => pool.end());
   const intake = new IntakeClient(openOutbound('gateway', { target: sourceAddress, link: 'gateway->source', minWindow: limits.maxEvents }, { credentials: linkCredentials, routing }), kit.pressure);
   kit.pressure.watchOutbound(intake.outbound);
   const edge = new EdgeTraffic(kit.metrics, kit.pressure);
+  const admission = new Admission(priorityPolicy, new FairShares(keyWeights), () => {
+    const { freeCredit, receiverWindow } = intake.outbound.stats();
+    return { free: freeCredit, window: receiverWindow, drainPerSecond: intake.drainPerSecond };
+  }, kit.metrics);
+  const ingest = await GrpcIngest.start({
+    listen: ingestAddress, capacity: ingestCapacity, maxLinks: ingestMaxLinks, maxBatchEvents: limits.maxEvents, maxBatchBytes: limits.maxBodyBytes,
+    maxFieldBytes: limits.maxFieldBytes, keyring, admission, intake, serverCredentials: linkCredentials.server,
+  });
+  log.info('gRPC ingest listening', { address: ingest.address, classes: priorityPolicy.classes.map(({ name, reserve }) => `${name}:${reserve}`).join(',') });
   const pressure = new MeshPressure(kit.pressure, kit.metrics, edge, kit.faults, admins);
   const pressureStream = new PressureStream(pressure, pressureIntervalMs, maxPressureStreams);
   const dashboard = loadDashboard();
-  const server = createServer(createHttpApi({ ...limits, intake, pool, databaseBreaker, keyring, rateLimiter, edge, pressure, pressureStream, dashboard, clock: kit.pressure.clock }));
+  const server = createServer(createHttpApi({ ...limits, intake, admission, pool, databaseBreaker, keyring, rateLimiter, edge, pressure, pressureStream, dashboard, clock: kit.pressure.clock }));
   server.keepAliveTimeout = 65_000;
   server.listen(port, host);
   await once(server, 'listening');
@@ -64,8 +83,10 @@ await runService('gateway', async (env, kit) => {
       pressureStream.close();
       server.closeIdleConnections();
       await Promise.race([answered, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+      ingest.close('the gateway is stopping');
       await intake.close();
       edge.stop();
+      admission.stop();
     },
   };
 });

@@ -28,6 +28,8 @@ export class JoinedEventFactory {
       profile: { found: true, degraded: false, ...profileOf(indexIn(event.user_id)) },
       product: { found: true, ...productWithoutId(indexIn(event.item_id)) },
       deadLetter: null,
+      priorityClass: '',
+      producerKey: '',
     }));
   }
 }

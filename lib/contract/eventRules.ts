@@ -5,7 +5,7 @@ import type { Event__Output } from './loadContract.js';
  * The rules an event's fields obey, the same at the HTTP edge and at every
  * stage: the hop in front of a stage may be someone else's program.
  */
-const eventKinds = ['view', 'click', 'cart', 'purchase'] as const;
+export const eventKinds = ['view', 'click', 'cart', 'purchase'] as const;
 
 /**
  * The most UTF-8 bytes of an id, user id or item id. Postgres refuses a

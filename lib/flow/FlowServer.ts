@@ -22,12 +22,18 @@ const rawFlowService: grpc.ServiceDefinition = {
 };
 
 /**
+ * Told of a link whose Open is valid, with its call's metadata (say, a bearer token), before
+ * Opened is sent: it may refuse the link by throwing a ProtocolError.
+ */
+export type OnLink = (link: LinkReceiver, metadata: grpc.Metadata) => void;
+
+/**
  * The Flow service: every Exchange call becomes a LinkReceiver, handed to
  * `onLink` once its Open is accepted. A call holds a link slot only from its
  * Open: calls that never open are bounded apart (per peer and in all) and
  * briefly, so streams that never send Open cannot lock a legitimate upstream out.
  */
-export function flowServiceHandlers(options: FlowServerOptions, onLink: (link: LinkReceiver) => void): grpc.UntypedServiceImplementation {
+export function flowServiceHandlers(options: FlowServerOptions, onLink: OnLink): grpc.UntypedServiceImplementation {
   const maxPending = options.maxPendingOpens ?? 16;
   const maxPendingPerPeer = options.maxPendingOpensPerPeer ?? 4;
   const pending = new Map<LinkReceiver, string>();
@@ -56,9 +62,9 @@ export function flowServiceHandlers(options: FlowServerOptions, onLink: (link: L
       const link = new LinkReceiver(call, options, (opened) => {
         settle(opened);
         if (openLinks >= options.maxLinks) throw resourceExhausted(`this receiver serves at most ${options.maxLinks} links`);
+        onLink(opened, call.metadata);
         openLinks += 1;
         void opened.closed.then(() => { openLinks -= 1; });
-        onLink(opened);
       });
       pending.set(link, peer);
       pendingByPeer.set(peer, (pendingByPeer.get(peer) ?? 0) + 1);
@@ -85,7 +91,7 @@ const logRefusedFrames: grpc.ServerInterceptor = (method, call) => {
 };
 
 /** A gRPC server carrying the Flow service, not yet bound. */
-export function createFlowServer(options: FlowServerOptions, onLink: (link: LinkReceiver) => void): grpc.Server {
+export function createFlowServer(options: FlowServerOptions, onLink: OnLink): grpc.Server {
   const server = new grpc.Server({ ...serverChannelOptions(options.maxBatchBytes), interceptors: [logRefusedFrames] });
   server.addService(rawFlowService, flowServiceHandlers(options, onLink));
   return server;

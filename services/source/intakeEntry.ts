@@ -50,7 +50,7 @@ export function decodeIntakeEntry(id: string, fields: ReadonlyArray<Buffer | str
     traceContext = batch.traceContext.traceparent ? batch.traceContext : undefined;
   } catch (error) {
     events = [{
-      id: '', userId: '', itemId: '', kind: '', eventTimeMs: 0, priceCents: 0, acceptedAtMs: 0, intakeId: `${id}/0`, profile: null, product: null,
+      id: '', userId: '', itemId: '', kind: '', eventTimeMs: 0, priceCents: 0, acceptedAtMs: 0, intakeId: `${id}/0`, profile: null, product: null, priorityClass: '', producerKey: '',
       deadLetter: { stage: 'source', reason: `intake entry is not a valid event: ${(error as Error).message}` },
     }];
   }

@@ -15,6 +15,7 @@ import { createHttpApi } from '../../gateway/httpApi.js';
 import { IntakeClient } from '../../gateway/IntakeClient.js';
 import type { MeshPressure } from '../../gateway/MeshPressure.js';
 import type { PressureStream } from '../../gateway/PressureStream.js';
+import { testAdmission } from '../helpers/admission.js';
 import { makeEvents } from '../helpers/events.js';
 import { startReceiver } from '../helpers/receivers.js';
 
@@ -56,7 +57,8 @@ test('with no credit on the link to the source, a request is refused with 429 be
   const intake = new IntakeClient(sender);
   const server = createServer(createHttpApi({
     maxBodyBytes: 1 << 20, maxEvents: 1000, maxFieldBytes: 128,
-    intake, pool: undefined as unknown as pg.Pool, databaseBreaker: undefined as unknown as Breaker, keyring: new ApiKeyring([]),
+    intake, admission: testAdmission(() => ({ free: sender.stats().freeCredit, window: sender.stats().receiverWindow, drainPerSecond: intake.drainPerSecond })),
+    pool: undefined as unknown as pg.Pool, databaseBreaker: undefined as unknown as Breaker, keyring: new ApiKeyring([]),
     edge: new EdgeTraffic(new Registry()), pressure: { bottleneck: async () => bottleneck, intakeRoomSeconds: () => undefined } as unknown as MeshPressure,
     pressureStream: undefined as unknown as PressureStream, dashboard: new Map(),
   }));

@@ -13,6 +13,7 @@ import { createHttpApi } from '../../gateway/httpApi.js';
 import { EdgeTraffic } from '../../gateway/EdgeTraffic.js';
 import type { MeshPressure } from '../../gateway/MeshPressure.js';
 import type { PressureStream } from '../../gateway/PressureStream.js';
+import { testAdmission, plentyOfCredit } from '../helpers/admission.js';
 import { wireEvents } from '../helpers/httpEvents.js';
 
 /** Stands in for the link to the source: takes everything, or answers that the mesh has no credit. */
@@ -34,7 +35,7 @@ async function startGateway(keyring: ApiKeyring, rateLimiter: RateLimiter | unde
   const server = createServer(createHttpApi({
     maxBodyBytes: 1 << 20, maxEvents: 1000, maxFieldBytes: 128,
     intake: intake as unknown as IntakeClient, pool: undefined as unknown as pg.Pool, databaseBreaker: undefined as unknown as Breaker,
-    keyring, rateLimiter,
+    keyring, rateLimiter, admission: testAdmission(plentyOfCredit, keyring.enabled ? keyring.names : ['anonymous']),
     edge: new EdgeTraffic(new Registry()), pressure: { bottleneck: async () => null, intakeRoomSeconds: () => undefined } as unknown as MeshPressure, pressureStream: undefined as unknown as PressureStream, dashboard: new Map(),
   }));
   server.listen(0, '127.0.0.1');

@@ -11,7 +11,7 @@ function joinedEvent(id: string, itemId: string, minute: number): Event__Output 
     id, userId: 'user-1', itemId, kind: 'view', eventTimeMs: Date.UTC(2026, 10, 26, 12, minute, 30), priceCents: 100, acceptedAtMs: Date.now(), intakeId: '1-0',
     profile: { found: true, segment: 'vip', country: 'DE', degraded: false },
     product: { found: true, name: 'Lamp', category: 'home', listPriceCents: 120 },
-    deadLetter: null,
+    deadLetter: null, priorityClass: '', producerKey: '',
   };
 }
 

@@ -29,6 +29,8 @@ export interface MeshOptions {
   /** Fixed ports; free ones are picked for any left out. */
   ports?: Partial<Record<ServiceName, number>>;
   adminPorts?: Partial<Record<StageName, number>>;
+  /** The gateway's gRPC ingest (INGEST_ADDR); a free one when left out. */
+  ingestPort?: number;
   /** Environment for every service, then for one service. */
   env?: Record<string, string>;
   serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
@@ -57,6 +59,7 @@ export class Mesh {
     readonly adminPorts: Record<StageName, number>,
     /** Every replica of each stage. */
     readonly replicas: Record<StageName, Array<{ process: ServiceProcess; port: number; adminPort: number }>>,
+    readonly ingestPort: number,
   ) {}
 
   /**
@@ -78,6 +81,7 @@ export class Mesh {
     for (const name of serviceNames) ports[name] = options.ports?.[name] ?? (await freePort());
     const adminPorts = {} as Record<StageName, number>;
     for (const name of stageNames) adminPorts[name] = options.adminPorts?.[name] ?? (await freePort());
+    const ingestPort = options.ingestPort ?? (await freePort());
     const replicaPorts = {} as Record<StageName, Array<{ port: number; adminPort: number }>>;
     for (const name of stageNames) {
       replicaPorts[name] = [{ port: ports[name], adminPort: adminPorts[name] }];
@@ -96,6 +100,7 @@ export class Mesh {
       JOIN_ADDR: address('join'),
       SINK_ADDR: address('sink'),
       GATEWAY_PORT: String(ports.gateway),
+      INGEST_ADDR: `127.0.0.1:${ingestPort}`,
       SOURCE_ADMIN_ADDR: adminAddress('source'),
       ENRICHMENT_ADMIN_ADDR: adminAddress('enrichment'),
       JOIN_ADMIN_ADDR: adminAddress('join'),
@@ -127,7 +132,7 @@ export class Mesh {
       ...Object.fromEntries(stageNames.map((name) => [name, replicas[name][0]!.process])),
       gateway: new ServiceProcess('gateway', program('gateway'), { ...common, ...options.serviceEnv?.gateway }, onLine),
     } as Record<ServiceName, ServiceProcess>;
-    const mesh = new Mesh(services, ports, adminPorts, replicas);
+    const mesh = new Mesh(services, ports, adminPorts, replicas, ingestPort);
     try {
       for (const name of stageNames.slice().reverse()) for (const replica of replicas[name]) await replica.process.start();
       await services.gateway.start();
@@ -151,6 +156,9 @@ export class Mesh {
   }
 
   get gatewayUrl(): string { return `http://127.0.0.1:${this.ports.gateway}`; }
+
+  /** host:port of the gateway's gRPC ingest. */
+  get ingestAddress(): string { return `127.0.0.1:${this.ingestPort}`; }
 
   address(name: StageName): string { return `127.0.0.1:${this.ports[name]}`; }
 

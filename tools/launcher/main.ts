@@ -17,6 +17,8 @@ const products = env.integer('SEED_PRODUCTS', 500, { min: 0, max: 10_000_000 });
 const gatewayPort = env.integer('GATEWAY_PORT', defaultGatewayPort, { min: 1, max: 65_535 });
 // The four stages listen on consecutive ports from here: source, enrichment, join, sink.
 const basePort = env.integer('MESH_BASE_PORT', defaultPorts.source, { min: 1, max: 65_532 });
+// The gateway's gRPC ingest, by default just below them (50050).
+const ingestPort = env.integer('INGEST_PORT', basePort - 1, { min: 1, max: 65_535 });
 // Their admin APIs, likewise, on consecutive ports from here (a second mesh on the machine moves all three).
 const adminBasePort = env.integer('MESH_ADMIN_BASE_PORT', defaultAdminPorts.source, { min: 1, max: 65_532 });
 // REPLACE_SOURCE, REPLACE_ENRICHMENT, REPLACE_JOIN, REPLACE_SINK: a command line run in place of that stage, from the
@@ -34,9 +36,9 @@ try {
 const consecutivePorts = (first: number) => Object.fromEntries(stageNames.map((stage, index) => [stage, first + index])) as Record<StageName, number>;
 const stagePorts = consecutivePorts(basePort);
 const adminPorts = consecutivePorts(adminBasePort);
-const allPorts = [...Object.values(stagePorts), ...Object.values(adminPorts), gatewayPort];
+const allPorts = [...Object.values(stagePorts), ...Object.values(adminPorts), gatewayPort, ingestPort];
 if (new Set(allPorts).size !== allPorts.length) {
-  console.error(`mesh: MESH_BASE_PORT (${basePort}-${basePort + 3}), MESH_ADMIN_BASE_PORT (${adminBasePort}-${adminBasePort + 3}) and GATEWAY_PORT (${gatewayPort}) overlap`);
+  console.error(`mesh: MESH_BASE_PORT (${basePort}-${basePort + 3}), MESH_ADMIN_BASE_PORT (${adminBasePort}-${adminBasePort + 3}), GATEWAY_PORT (${gatewayPort}) and INGEST_PORT (${ingestPort}) overlap`);
   process.exit(2);
 }
 
@@ -61,13 +63,15 @@ const mesh = await Mesh.start({
   keyPrefix,
   ports: { ...stagePorts, gateway: gatewayPort },
   adminPorts,
+  ingestPort,
   replace,
   // Fault switches on, as a demo wants them; 10% of requests traced, unless the OTEL_* variables say otherwise.
   env: { FAULT_SWITCHES: 'on', OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1', ...(process.env as Record<string, string>) },
   onLine: (service, line) => { if (line.startsWith('{')) process.stderr.write(`${service} ${line}\n`); },
 });
 for (const name of serviceNames) console.log(`${name} listening on ${mesh.services[name].address}`);
-console.log(`mesh ready: POST events to ${mesh.gatewayUrl}/v1/events; the pressure dashboard is ${mesh.gatewayUrl}/ (Ctrl-C stops everything)`);
+console.log(`gateway gRPC ingest listening on ${mesh.ingestAddress}`);
+console.log(`mesh ready: POST events to ${mesh.gatewayUrl}/v1/events (or stream them to the gRPC ingest); the pressure dashboard is ${mesh.gatewayUrl}/ (Ctrl-C stops everything)`);
 
 let stopping = false;
 async function stop(): Promise<void> {

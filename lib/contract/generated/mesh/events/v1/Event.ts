@@ -55,6 +55,15 @@ export interface Event {
    * untouched and the sink writes it to dead_letters instead of events.
    */
   'deadLetter'?: (_mesh_events_v1_DeadLetter | null);
+  /**
+   * Set by the gateway: the priority class it admitted the event in, and the
+   * name of the API key that sent it ("anonymous" when the gateway has no
+   * keys); each 1..64 of A-Z a-z 0-9 . _ -, or empty from an edge that does
+   * not set them. Every stage passes them on unchanged; the sink reports its
+   * accept-to-commit time by them. Nothing else depends on them.
+   */
+  'priorityClass'?: (string);
+  'producerKey'?: (string);
 }
 
 export interface Event__Output {
@@ -107,4 +116,13 @@ export interface Event__Output {
    * untouched and the sink writes it to dead_letters instead of events.
    */
   'deadLetter': (_mesh_events_v1_DeadLetter__Output | null);
+  /**
+   * Set by the gateway: the priority class it admitted the event in, and the
+   * name of the API key that sent it ("anonymous" when the gateway has no
+   * keys); each 1..64 of A-Z a-z 0-9 . _ -, or empty from an edge that does
+   * not set them. Every stage passes them on unchanged; the sink reports its
+   * accept-to-commit time by them. Nothing else depends on them.
+   */
+  'priorityClass': (string);
+  'producerKey': (string);
 }

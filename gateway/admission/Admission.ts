@@ -1,0 +1,131 @@
+import { Counter, type Registry } from 'prom-client';
+import { RateWindow } from '../../lib/telemetry/RateWindow.js';
+import type { FairShares } from './FairShares.js';
+import type { PriorityClass, PriorityPolicy } from './priorityClasses.js';
+
+/** The intake's window as the edge sees it: the credit the source has granted the gateway and not yet used, and how fast it comes back. */
+export interface IntakeCredit {
+  /** Free credit now. */
+  free: number;
+  /** The source's window (what its grants add up to), or 0 before its first. */
+  window: number;
+  /** Events per second the source confirmed lately, or 0 if none. */
+  drainPerSecond: number;
+}
+
+export type ShedReason = 'no-room' | 'reserve' | 'fair-share';
+
+export type Verdict =
+  | { admitted: true }
+  | {
+    admitted: false;
+    reason: ShedReason;
+    priority: PriorityClass;
+    /** When this request would be admitted at the intake's drain rate, in whole seconds (1..30). */
+    retryAfterSeconds: number;
+    /** The same for a request of this size in every class. */
+    retryAfterByClass: Record<string, number>;
+  };
+
+export type Outcome = 'offered' | 'admitted' | 'shed';
+const outcomes: readonly Outcome[] = ['offered', 'admitted', 'shed'];
+
+export interface FlowFigures { offered_per_second: number; admitted_per_second: number; shed_per_second: number }
+
+const maxRetryAfterSeconds = 30;
+
+/**
+ * Who gets the intake's credit when it is scarce, for the HTTP and the gRPC ingest alike. A
+ * class is admitted only while the share of the window left free after it stays at or above its
+ * reserve, so the lowest class is refused first and the highest only when there is no room at
+ * all; and while credit is scarce (the lowest class would be refused) a key ahead of its
+ * weighted share is refused in every class but the highest, so a flood of one key cannot starve
+ * another's, while an idle key's share goes to the busy ones.
+ */
+export class Admission {
+  readonly #counts = new Map<string, number>();
+  readonly #rates: RateWindow;
+  readonly #classEvents: Counter;
+  readonly #keyEvents: Counter;
+
+  constructor(
+    readonly policy: PriorityPolicy,
+    readonly shares: FairShares,
+    private readonly credit: () => IntakeCredit,
+    registry: Registry,
+  ) {
+    this.#classEvents = new Counter({ name: 'mesh_edge_class_events_total', help: 'Events offered to the edge, admitted into the intake and shed under pressure, by priority class', labelNames: ['class', 'outcome'], registers: [registry] });
+    this.#keyEvents = new Counter({ name: 'mesh_edge_key_events_total', help: 'Events offered to the edge, admitted into the intake and shed under pressure, by API key', labelNames: ['key', 'outcome'], registers: [registry] });
+    for (const outcome of outcomes) {
+      for (const { name } of policy.classes) this.#classEvents.inc({ class: name, outcome }, 0);
+      for (const key of shares.keys) this.#keyEvents.inc({ key, outcome }, 0);
+    }
+    this.#rates = new RateWindow(() => Object.fromEntries(this.#counts));
+  }
+
+  /** Whether `events` of class `priority` from `key` may take the intake's credit now; counts them offered, and shed if not. */
+  decide(key: string, priority: PriorityClass, events: number): Verdict {
+    this.count(key, priority, 'offered', events);
+    this.shares.offered(key);
+    const credit = this.credit();
+    const reason = this.#refusal(key, priority, events, credit);
+    if (reason === undefined) return { admitted: true };
+    this.count(key, priority, 'shed', events);
+    const retryAfterByClass = Object.fromEntries(this.policy.classes.map((each) => [each.name, this.#retryAfterSeconds(each, events, credit)]));
+    const retryAfterSeconds = reason === 'fair-share' ? 1 : retryAfterByClass[priority.name]!;
+    return { admitted: false, reason, priority, retryAfterSeconds, retryAfterByClass };
+  }
+
+  /** Why `events` of class `priority` from `key` may not take the intake's credit now, or undefined if they may; counts nothing. */
+  check(key: string, priority: PriorityClass, events: number): ShedReason | undefined {
+    return this.#refusal(key, priority, events, this.credit());
+  }
+
+  /** The source confirmed them: they are in the intake. */
+  admitted(key: string, priority: PriorityClass, events: number): void {
+    this.count(key, priority, 'admitted', events);
+    this.shares.admitted(key, events);
+  }
+
+  /** Refused for a reason of the mesh's own (a reset, the source not connected): shed, though not by this policy. */
+  count(key: string, priority: PriorityClass, outcome: Outcome, events: number): void {
+    this.#classEvents.inc({ class: priority.name, outcome }, events);
+    this.#keyEvents.inc({ key, outcome }, events);
+    for (const name of [`class:${priority.name}:${outcome}`, `key:${key}:${outcome}`]) this.#counts.set(name, (this.#counts.get(name) ?? 0) + events);
+  }
+
+  /** Per class and per key, the events per second offered, admitted and shed lately. */
+  figures(): { classes: Record<string, FlowFigures>; keys: Record<string, FlowFigures> } {
+    const rates = this.#rates.rates();
+    const of = (prefix: string): FlowFigures => {
+      const rate = (outcome: Outcome) => Math.round((rates[`${prefix}:${outcome}`] ?? 0) * 10) / 10;
+      return { offered_per_second: rate('offered'), admitted_per_second: rate('admitted'), shed_per_second: rate('shed') };
+    };
+    return {
+      classes: Object.fromEntries(this.policy.classes.map(({ name }) => [name, of(`class:${name}`)])),
+      keys: Object.fromEntries(this.shares.keys.map((key) => [key, of(`key:${key}`)])),
+    };
+  }
+
+  stop(): void {
+    this.#rates.stop();
+  }
+
+  #refusal(key: string, priority: PriorityClass, events: number, { free, window }: IntakeCredit): ShedReason | undefined {
+    if (free < events) return 'no-room';
+    // Before the source's first grant the window is unknown: only room is asked for.
+    if (window <= 0) return undefined;
+    const freeAfter = (free - events) / window;
+    if (freeAfter < priority.reserve) return 'reserve';
+    const scarce = freeAfter < this.policy.classes.at(-1)!.reserve;
+    if (scarce && priority.rank > 0 && !this.shares.withinShare(key)) return 'fair-share';
+    return undefined;
+  }
+
+  /** How long until `events` of class `priority` fit, at the rate the intake's credit comes back: whole seconds, 1..30. */
+  #retryAfterSeconds(priority: PriorityClass, events: number, { free, window, drainPerSecond }: IntakeCredit): number {
+    const needed = events + priority.reserve * window - free;
+    if (drainPerSecond <= 0) return 5;
+    return Math.min(maxRetryAfterSeconds, Math.max(1, Math.ceil(needed / drainPerSecond)));
+  }
+}

@@ -1,0 +1,14 @@
+import { Registry } from 'prom-client';
+import { Environment } from '../../lib/config.js';
+import { Admission, type IntakeCredit } from '../../gateway/admission/Admission.js';
+import { FairShares, readKeyWeights } from '../../gateway/admission/FairShares.js';
+import { readPriorityPolicy } from '../../gateway/admission/priorityClasses.js';
+
+/** The gateway's admission as configured by `variables` (the defaults without), for `keys`, on `credit`. */
+export function testAdmission(credit: () => IntakeCredit, keys: string[] = ['anonymous'], variables: Record<string, string> = {}, now?: () => number): Admission {
+  const env = new Environment(variables);
+  return new Admission(readPriorityPolicy(env, keys), new FairShares(readKeyWeights(env, keys), now), credit, new Registry());
+}
+
+/** Credit to spare: nothing is refused for want of it. */
+export const plentyOfCredit = (): IntakeCredit => ({ free: 1_000_000, window: 1_000_000, drainPerSecond: 10_000 });
