@@ -41,7 +41,7 @@ export function readPriorityPolicy(env: Environment, keyNames: readonly string[]
     if (!className.test(name)) problems.push(`${where} has an invalid class name (a-z first, then up to 31 of a-z 0-9 _ -)`);
     else if (classes.some((known) => known.name === name)) problems.push(`${where} names class "${name}" a second time`);
     else if (reserveText === '' || !Number.isFinite(reserve) || reserve < 0 || reserve > maxReserve) problems.push(`${where}: the reserve of "${name}" must be a number from 0 to ${maxReserve}`);
-    else if (classes.length === 0 && reserve !== 0) problems.push(`${where}: the highest class "${name}" must have reserve 0 (it is refused only when there is no room at all)`);
+    else if (i === 0 && reserve !== 0) problems.push(`${where}: the highest class "${name}" must have reserve 0 (it is refused only when there is no room at all)`);
     else if (classes.length > 0 && reserve < classes.at(-1)!.reserve) problems.push(`${where}: the reserve of "${name}" is below that of "${classes.at(-1)!.name}", a higher class`);
     else classes.push({ name, rank: classes.length, reserve });
   }
