@@ -1,8 +1,18 @@
 import { Counter, type Registry } from 'prom-client';
 import type { HopPressure } from '../lib/telemetry/HopPressure.js';
 import { RateWindow } from '../lib/telemetry/RateWindow.js';
+import type { Admission, FlowFigures } from './admission/Admission.js';
 
-export interface EdgeFigures { accepted_per_second: number; requests_per_second: number; requests_429_per_second: number }
+/** Per class or key: events per second offered, admitted and shed, and the p99 accept-to-commit of the last 10 s (null until known). */
+export type ClassFigures = FlowFigures & { p99_ms: number | null };
+
+export interface EdgeFigures {
+  accepted_per_second: number;
+  requests_per_second: number;
+  requests_429_per_second: number;
+  classes?: Record<string, ClassFigures>;
+  keys?: Record<string, ClassFigures>;
+}
 
 /** What the edge answers: requests by status and events accepted, as counters and as recent rates. */
 export class EdgeTraffic {
@@ -13,8 +23,8 @@ export class EdgeTraffic {
   readonly #requestsByStatus: Counter;
   readonly #acceptedEvents: Counter;
 
-  /** `pressure`: the gateway's hop, whose events in are the events accepted. */
-  constructor(registry: Registry, private readonly pressure?: HopPressure) {
+  /** `pressure`: the gateway's hop, whose events in are the events accepted; `admission`: its figures per class and key. */
+  constructor(registry: Registry, private readonly pressure?: HopPressure, private readonly admission?: Admission) {
     this.#requestsByStatus = new Counter({ name: 'mesh_edge_requests_total', help: 'Ingest requests answered, by HTTP status', labelNames: ['status'], registers: [registry] });
     this.#acceptedEvents = new Counter({ name: 'mesh_edge_events_accepted_total', help: 'Events the source confirmed durably taken', registers: [registry] });
   }
@@ -31,7 +41,11 @@ export class EdgeTraffic {
   figures(): EdgeFigures {
     const rates = this.#rates.rates();
     const round = (value: number) => Math.round(value * 10) / 10;
-    return { accepted_per_second: round(rates.accepted!), requests_per_second: round(rates.requests!), requests_429_per_second: round(rates.refused!) };
+    const figures: EdgeFigures = { accepted_per_second: round(rates.accepted!), requests_per_second: round(rates.requests!), requests_429_per_second: round(rates.refused!) };
+    if (!this.admission) return figures;
+    const { classes, keys } = this.admission.figures();
+    const withP99 = (byName: Record<string, FlowFigures>) => Object.fromEntries(Object.entries(byName).map(([name, flow]) => [name, { ...flow, p99_ms: null }]));
+    return { ...figures, classes: withP99(classes), keys: withP99(keys) };
   }
 
   stop(): void {

@@ -5,7 +5,7 @@ import { resolveTargets, type ResolveName } from '../lib/service/resolveTargets.
 import { stageNames, type StageName } from '../lib/service/stages.js';
 import type { HopPressure, HopSnapshot, IntakeFigures } from '../lib/telemetry/HopPressure.js';
 import { findBottleneck, type Bottleneck, type HopReport, type UnreachableHop } from './bottleneck.js';
-import type { EdgeFigures, EdgeTraffic } from './EdgeTraffic.js';
+import type { ClassFigures, EdgeFigures, EdgeTraffic } from './EdgeTraffic.js';
 
 export type { UnreachableHop } from './bottleneck.js';
 
@@ -143,7 +143,7 @@ export class MeshPressure {
       at: new Date().toISOString(),
       hops: all,
       bottleneck,
-      edge: this.edge.figures(),
+      edge: withCommitLatency(this.edge.figures(), hops),
       faults: { ...this.faults.settings, enabled: this.faults.enabled },
     };
   }
@@ -177,4 +177,23 @@ export class MeshPressure {
     if (value instanceof Error) throw new Error(`${stage}: ${value.message}`);
     return value;
   }
+}
+
+/**
+ * The edge's figures with each class's and key's p99 accept-to-commit, the worst any sink replica
+ * reports; only for the classes and keys the edge knows (a replica may be another program).
+ */
+function withCommitLatency(edge: EdgeFigures, hops: MeshHop[]): EdgeFigures {
+  const reports = hops.filter((hop): hop is HopSnapshot & MeshHop => hop.up && hop.name === 'sink').map((hop) => hop.accept_to_commit);
+  const fill = (byName: Record<string, ClassFigures> | undefined, side: 'classes' | 'keys') => {
+    for (const [name, figures] of Object.entries(byName ?? {})) {
+      for (const report of reports) {
+        const p99 = (report?.[side] as Record<string, { p99_ms?: unknown }> | undefined)?.[name]?.p99_ms;
+        if (typeof p99 === 'number' && Number.isFinite(p99) && p99 >= 0) figures.p99_ms = Math.max(figures.p99_ms ?? 0, p99);
+      }
+    }
+  };
+  fill(edge.classes, 'classes');
+  fill(edge.keys, 'keys');
+  return edge;
 }

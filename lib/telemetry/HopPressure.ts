@@ -1,5 +1,6 @@
 import type { FaultSettings, FaultSwitches } from '../faults.js';
 import type { Outbound } from '../flow/Outbound.js';
+import type { CommitLatencyFigures } from './CommitLatencyByLabel.js';
 import { RateWindow } from './RateWindow.js';
 import { StageClock } from './StageClock.js';
 
@@ -88,12 +89,19 @@ export interface HopSnapshot {
   links: Array<OutboundLinkFigures | InboundLinkFigures>;
   breakers: BreakerFigures[];
   intake?: IntakeFigures;
+  /** The sink's: accept-to-commit over the last 10 s by the class and key the edge admitted each event by. */
+  accept_to_commit?: CommitLatencyFigures;
   faults: FaultSettings & { enabled: boolean };
   rss_mb: number;
 }
 
 /** What the figures read of an event passed on: its event time, and for a commit its acceptance time. */
-export interface PassedEvent { eventTimeMs?: number | string | { toNumber(): number } | null; acceptedAtMs?: number | string | { toNumber(): number } | null }
+export interface PassedEvent {
+  eventTimeMs?: number | string | { toNumber(): number } | null;
+  acceptedAtMs?: number | string | { toNumber(): number } | null;
+  priorityClass?: string | null;
+  producerKey?: string | null;
+}
 
 /**
  * Everything one process knows of the pressure on its hop: where its time goes
@@ -109,6 +117,7 @@ export class HopPressure {
   #eventsIn = 0;
   #eventsOut = 0;
   #intake: (() => IntakeFigures) | undefined;
+  #commitLatency: (() => CommitLatencyFigures) | undefined;
   readonly #whenIntake: Array<() => void> = [];
   readonly #rates: RateWindow;
   #lastPassed: { eventTimeMs: number; atMs: number } | undefined;
@@ -146,6 +155,8 @@ export class HopPressure {
     this.#intake = read;
     for (const call of this.#whenIntake.splice(0)) call();
   }
+
+  watchCommitLatency(read: () => CommitLatencyFigures): void { this.#commitLatency = read; }
 
   /** Calls `call` once the hop has an intake (at once if it has): only the source's metrics have the intake's families. */
   whenIntakeWatched(call: () => void): void {
@@ -219,6 +230,7 @@ export class HopPressure {
       links,
       breakers: this.#breakers.map((breaker) => ({ dependency: breaker.dependency, state: breaker.state, failures_total: breaker.failures })),
       ...(this.#intake ? { intake: this.#intake() } : {}),
+      ...(this.#commitLatency ? { accept_to_commit: this.#commitLatency() } : {}),
       faults: { ...this.faults.settings, enabled: this.faults.enabled },
       rss_mb: round(process.memoryUsage.rss() / (1024 * 1024)),
     };

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { CommitLatencyByLabel } from './CommitLatencyByLabel.js';
 import type { HopPressure, HopSnapshot, InboundLinkFigures, OutboundLinkFigures, PassedEvent } from './HopPressure.js';
 
 const breakerStateValues = { closed: 0, 'half-open': 1, open: 2 } as const;
@@ -51,8 +52,15 @@ export function createMetricsRegistry(pressure: HopPressure): Registry {
     if (!registry.getSingleMetric('mesh_stage_event_time_lag_seconds')) registry.registerMetric(lag);
   });
   const acceptToCommit = new Histogram({ name: 'mesh_sink_accept_to_commit_seconds', help: 'From the intake taking an event (the 202 at the edge) to the sink committing it', buckets: acceptToCommitBuckets, registers: [] });
+  let byLabel: CommitLatencyByLabel | undefined;
   pressure.onCommitted((events: readonly PassedEvent[], atMs: number) => {
     if (!registry.getSingleMetric('mesh_sink_accept_to_commit_seconds')) registry.registerMetric(acceptToCommit);
+    if (!byLabel) {
+      const created = new CommitLatencyByLabel(registry);
+      pressure.watchCommitLatency(() => created.figures);
+      byLabel = created;
+    }
+    byLabel.observe(events, atMs);
     for (const event of events) {
       const acceptedAtMs = Number(event.acceptedAtMs ?? 0);
       if (acceptedAtMs > 0) acceptToCommit.observe(Math.max(0, atMs - acceptedAtMs) / 1_000);
