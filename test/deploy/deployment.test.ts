@@ -47,9 +47,9 @@ test('the Compose file runs the launcher\'s topology: the same services on the s
   assert.deepEqual(gateway.healthcheck?.test, ['CMD', 'node', 'dist/tools/healthcheck.js', 'http', 'http://127.0.0.1:8080/readyz']);
 });
 
-test('the Compose file publishes only the gateway, Jaeger\'s UI and (under a profile) Prometheus and Grafana, limits every service\'s memory, and starts each service once what it needs is healthy', () => {
+test('the Compose file publishes only the gateway (HTTP and gRPC ingest), Jaeger\'s UI and (under a profile) Prometheus and Grafana, limits every service\'s memory, and starts each service once what it needs is healthy', () => {
   const published = Object.entries(compose.services).filter(([, service]) => service.ports).map(([name, service]) => [name, service.ports!.map((port) => port.split(':').at(-1))]);
-  assert.deepEqual(published, [['jaeger', ['16686']], ['gateway', ['8080']], ['prometheus', ['9090']], ['grafana', ['3000']]]);
+  assert.deepEqual(published, [['jaeger', ['16686']], ['gateway', ['8080', '50050']], ['prometheus', ['9090']], ['grafana', ['3000']]]);
   for (const [name, service] of Object.entries(compose.services)) {
     assert.ok(service.mem_limit, `${name} has a memory limit`);
     if (!service.profiles && name !== 'seed') assert.ok(service.healthcheck, `${name} has a healthcheck`);
