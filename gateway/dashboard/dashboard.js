@@ -359,8 +359,23 @@ async function refreshHotItems() {
 
 // ---- the pressure stream ----
 
+/** Per class (highest first) then per key: what the edge was offered, admitted and shed, and the p99 the sink measures. */
+function renderFlows(edge) {
+  const row = (side, name, figures) => el('tr', { 'data-flow': `${side}:${name}` },
+    el('th', { scope: 'row' }, side === 'key' ? `key ${name}` : name),
+    el('td', {}, format(figures.offered_per_second)),
+    el('td', {}, format(figures.admitted_per_second)),
+    el('td', { class: figures.shed_per_second > 0 ? 'shed' : '' }, format(figures.shed_per_second)),
+    el('td', {}, figures.p99_ms == null ? '–' : `${format(figures.p99_ms)} ms`));
+  $('#edge-flows tbody').replaceChildren(
+    ...Object.entries(edge?.classes ?? {}).map(([name, figures]) => row('class', name, figures)),
+    ...Object.entries(edge?.keys ?? {}).map(([name, figures]) => row('key', name, figures)),
+  );
+}
+
 function onPressure(pressure) {
   renderHops(pressure);
+  renderFlows(pressure.edge);
   syncFaults(pressure.faults);
   record(pressure);
   drawCharts();

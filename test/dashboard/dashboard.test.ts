@@ -103,6 +103,8 @@ test('the dashboard shows every replica of every hop, the hop upstream of a slow
     assert.match((await page.locator('[data-hop="source"] .drain[data-queue="intake"]').textContent()) ?? '', /^window [\d,]+ · [\d,.–]+\/s · /, "the intake's window, drain rate and time to drain");
     assert.match((await page.locator('[data-hop="sink"] .drain[data-queue="join->sink"]').textContent()) ?? '', /^window [\d,]+ · /, "the sink's link in: its window, drain rate and time to drain");
     assert.match((await page.locator('[data-hop="sink"] .event-lag').textContent()) ?? '', /^[\d,.]+ m?s$/, "the sink's event-time lag");
+    assert.deepEqual(await page.locator('#edge-flows tbody tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-flow'))), ['class:purchase', 'class:cart', 'class:click', 'class:view', 'key:anonymous'], 'a row per priority class and per key');
+    assert.match((await page.locator('[data-flow="key:anonymous"] td').first().textContent()) ?? '', /^[\d,.]+$/, 'what the key offers, in events/s');
 
     await page.fill('#fault-slow-sink-ms', '1000');
     await page.check('#fault-slow-sink');
