@@ -53,9 +53,9 @@ export class IntakeClient {
   /** Resolves once the source has the events in its intake; `trace` is the request's context, which the batch's trace continues. */
   submit(events: Event[], trace: Context): Promise<void> {
     if (!this.outbound.connected) return Promise.reject(new IntakeUnavailableError('the gateway is not connected to the source'));
-    const { freeCredit, capacity } = this.outbound.stats();
-    // 0 until the first grant arrives, just after Opened: unknown, not small.
-    if (capacity > 0 && events.length > capacity) return Promise.reject(new LargerThanCapacityError(capacity));
+    const { freeCredit } = this.outbound.stats();
+    const tooLarge = this.tooLarge(events.length);
+    if (tooLarge) return Promise.reject(tooLarge);
     const reservation = this.outbound.tryReserve(events.length);
     if (!reservation) {
       if (this.pressure) this.#creditWait ??= { events: events.length, end: this.pressure.clock.begin('credit') };
@@ -66,6 +66,12 @@ export class IntakeClient {
       this.#queue.push({ events, reservation, trace, resolve, reject });
       void this.#sendQueued();
     });
+  }
+
+  /** Refuses `events` the intake link can never hold at once (its capacity is 0, unknown, until the first grant arrives just after Opened). */
+  tooLarge(events: number): LargerThanCapacityError | undefined {
+    const { capacity } = this.outbound.stats();
+    return capacity > 0 && events > capacity ? new LargerThanCapacityError(capacity) : undefined;
   }
 
   /**

@@ -160,6 +160,12 @@ async function ingest(request: IncomingMessage, response: ServerResponse, option
     reply(response, 429, { error: `your rate limit (${bucket.ratePerSecond} events/s, burst ${bucket.capacity}) is used up; retry after the given seconds` });
     return 0;
   }
+  const tooLarge = options.intake.tooLarge(parsed.events.length);
+  if (tooLarge) {
+    bucket?.refund(parsed.events.length);
+    reply(response, 413, { error: tooLarge.message });
+    return 0;
+  }
   const verdict = options.admission.decide(caller, priority, parsed.events.length);
   if (!verdict.admitted) {
     bucket?.refund(parsed.events.length);

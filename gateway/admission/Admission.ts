@@ -36,8 +36,9 @@ const maxRetryAfterSeconds = 30;
 
 /**
  * Who gets the intake's credit when it is scarce, for the HTTP and the gRPC ingest alike. A
- * class is admitted only while the share of the window left free after it stays at or above its
- * reserve, so the lowest class is refused first and the highest only when there is no room at
+ * class is admitted only while what it leaves free of the rest of the window (beyond the request
+ * itself, so a request as large as the window still gets in when the window is free) is at least
+ * its reserve, so the lowest class is refused first and the highest only when there is no room at
  * all; and while credit is scarce (the lowest class would be refused) a key ahead of its
  * weighted share is refused in every class but the highest, so a flood of one key cannot starve
  * another's, while an idle key's share goes to the busy ones.
@@ -115,16 +116,16 @@ export class Admission {
     if (free < events) return 'no-room';
     // Before the source's first grant the window is unknown: only room is asked for.
     if (window <= 0) return undefined;
-    const freeAfter = (free - events) / window;
-    if (freeAfter < priority.reserve) return 'reserve';
-    const scarce = freeAfter < this.policy.classes.at(-1)!.reserve;
+    const leftFree = (reserve: number) => free - events >= reserve * Math.max(0, window - events);
+    if (!leftFree(priority.reserve)) return 'reserve';
+    const scarce = !leftFree(this.policy.classes.at(-1)!.reserve);
     if (scarce && priority.rank > 0 && !this.shares.withinShare(key)) return 'fair-share';
     return undefined;
   }
 
   /** How long until `events` of class `priority` fit, at the rate the intake's credit comes back: whole seconds, 1..30. */
   #retryAfterSeconds(priority: PriorityClass, events: number, { free, window, drainPerSecond }: IntakeCredit): number {
-    const needed = events + priority.reserve * window - free;
+    const needed = events + priority.reserve * Math.max(0, window - events) - free;
     if (drainPerSecond <= 0) return 5;
     return Math.min(maxRetryAfterSeconds, Math.max(1, Math.ceil(needed / drainPerSecond)));
   }

@@ -6,7 +6,7 @@ export interface PriorityClass {
   name: string;
   /** 0 for the highest; 1 for the next, and so on. */
   rank: number;
-  /** The share of the intake's window (0..1) that must stay free after a request of this class is admitted. */
+  /** The share (0..0.9) of the rest of the intake's window, beyond the request itself, that must stay free after a request of this class is admitted. */
   reserve: number;
 }
 

@@ -52,23 +52,25 @@ function creditOf(free: number, window = 1_000, drainPerSecond = 500): () => Int
   return () => ({ free, window, drainPerSecond });
 }
 
-test('admission: a class is admitted only while the share of the window left free after it is at least its reserve, so the lowest class is refused first and the highest only when there is no room', () => {
+test('admission: a class is admitted only while what it leaves free of the rest of the window is at least its reserve, so the lowest class is refused first and the highest only when there is no room', () => {
   const credit = { free: 1_000, window: 1_000, drainPerSecond: 500 };
   const admission = testAdmission(() => credit);
   const [purchase, cart, click, view] = admission.policy.classes;
   const admitted = () => admission.policy.classes.filter((priority) => admission.check('anonymous', priority, 100) === undefined).map(({ name }) => name);
   assert.deepEqual(admitted(), ['purchase', 'cart', 'click', 'view']);
-  credit.free = 550;
-  assert.deepEqual(admitted(), ['purchase', 'cart', 'click'], '45 % left free after a view: under its 50 % reserve');
+  credit.free = 540;
+  assert.deepEqual(admitted(), ['purchase', 'cart', 'click'], '440 of the other 900 left free after a view: under its 50 % reserve');
   credit.free = 300;
   assert.deepEqual(admitted(), ['purchase', 'cart']);
-  credit.free = 100;
+  credit.free = 200;
   assert.deepEqual(admitted(), ['purchase'], 'the last room goes to the highest class');
   credit.free = 99;
   assert.deepEqual(admitted(), []);
   assert.equal(admission.check('anonymous', purchase!, 100), 'no-room');
   assert.equal(admission.check('anonymous', view!, 10), 'reserve');
   assert.ok(cart && click);
+  credit.free = 1_000;
+  assert.equal(admission.check('anonymous', view!, 1_000), undefined, 'a request as large as the window gets in once the window is free');
 });
 
 test('admission: a refusal says when each class would be admitted at the intake\'s drain rate, and counts the events offered and shed', () => {
@@ -78,7 +80,7 @@ test('admission: a refusal says when each class would be admitted at the intake\
   assert.equal(verdict.admitted, false);
   if (verdict.admitted) return;
   assert.equal(verdict.reason, 'reserve');
-  // Room for 100 events plus the class's reserve of the 1000-event window, at 100 events/s.
+  // Room for 100 events plus the class's reserve of the rest of the 1000-event window, at 100 events/s.
   assert.deepEqual(verdict.retryAfterByClass, { purchase: 1, cart: 1, click: 2, view: 4 });
   assert.equal(verdict.retryAfterSeconds, 4);
   admission.stop();

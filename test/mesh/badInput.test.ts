@@ -56,7 +56,7 @@ describe('bad input at the gateway', { timeout: 60_000 }, () => {
     const [orphan, ...rest] = wireEvents(20, `${runId}-dl`);
     const answer = await postEvents(run.mesh.gatewayUrl, JSON.stringify([{ ...orphan!, item_id: 'item-does-not-exist' }, ...rest]));
     assert.equal(answer.status, 202);
-    assert.deepEqual(answer.body, { accepted: 20 });
+    assert.deepEqual(answer.body, { accepted: 20, class: 'view' }, 'mixed kinds: the class of the lowest');
     const after = await postEvents(run.mesh.gatewayUrl, wireEvents(5, `${runId}-after`).map((event) => JSON.stringify(event)).join('\n'), 'application/x-ndjson');
     assert.equal(after.status, 202);
     const deadline = Date.now() + 10_000;

@@ -25,6 +25,9 @@ class FakeIntake {
   refusalForAnyRequest(): undefined {
     return undefined;
   }
+  tooLarge(): undefined {
+    return undefined;
+  }
   async submit(events: Event[]): Promise<void> {
     if (this.atCapacity) throw new NoCreditError(7);
     this.taken += events.length;

@@ -65,7 +65,7 @@ describe('a mesh with mutual TLS between its services and bearer tokens at its e
     assert.equal((await post(10, token())).status, 401);
     assert.equal((await post(10, `${tokens.alice}x`)).status, 401);
     assert.equal(await committed(), 0);
-    assert.deepEqual(await post(60, tokens.alice), { status: 202, body: { accepted: 60 }, retryAfter: null });
+    assert.deepEqual(await post(60, tokens.alice), { status: 202, body: { accepted: 60, class: 'view' }, retryAfter: null });
     const deadline = Date.now() + 10_000;
     while ((await committed()) < 60 && Date.now() < deadline) await sleep(100);
     assert.equal(await committed(), 60);
@@ -76,7 +76,7 @@ describe('a mesh with mutual TLS between its services and bearer tokens at its e
     assert.equal(over.status, 429);
     assert.match(over.body.error!, /your rate limit/);
     assert.ok(Number(over.retryAfter) >= 1, `Retry-After ${over.retryAfter}`);
-    assert.deepEqual(await post(60, tokens.bob, 120), { status: 202, body: { accepted: 60 }, retryAfter: null });
+    assert.deepEqual(await post(60, tokens.bob, 120), { status: 202, body: { accepted: 60, class: 'view' }, retryAfter: null });
   });
 
   test('no service writes a token to its log', () => {
