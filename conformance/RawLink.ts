@@ -25,10 +25,13 @@ export class RawLink {
   /**
    * `ownConnection`: this link gets an HTTP/2 connection of its own instead of
    * sharing the one every other link of the kit uses, as a separate upstream's would.
+   * `metadata`: the call's metadata, e.g. `{ authorization: 'Bearer <token>' }` for a receiver that requires it.
    */
-  constructor(target: string, credentials: grpc.ChannelCredentials, { ownConnection = false }: { ownConnection?: boolean } = {}) {
+  constructor(target: string, credentials: grpc.ChannelCredentials, { ownConnection = false, metadata = {} }: { ownConnection?: boolean; metadata?: Record<string, string> } = {}) {
     this.#client = new grpc.Client(target, credentials, ownConnection ? { 'grpc.use_local_subchannel_pool': 1 } : {});
-    this.#call = this.#client.makeBidiStreamRequest<Buffer, Downstream__Output>(flowService.Exchange.path, (frame) => frame, decode);
+    const callMetadata = new grpc.Metadata();
+    for (const [key, value] of Object.entries(metadata)) callMetadata.set(key, value);
+    this.#call = this.#client.makeBidiStreamRequest<Buffer, Downstream__Output>(flowService.Exchange.path, (frame) => frame, decode, callMetadata);
     this.#call.on('data', (frame: Downstream__Output) => {
       if (this.frames.length >= maxRecordedFrames) return;
       this.frames.push(frame);

@@ -16,6 +16,8 @@ export interface CheckResult {
 export interface Kit {
   target: string;
   credentials: grpc.ChannelCredentials;
+  /** Metadata every call of the kit carries, e.g. a bearer token's `authorization`. */
+  metadata: Record<string, string>;
   /** How long to wait for any one answer. */
   timeoutMs: number;
   /** Every link the kit opened, for the checks that look across all of them. */
@@ -46,7 +48,7 @@ function kitEvents(count: number, idPadding = ''): Event[] {
 }
 
 function newLink(kit: Kit, options: { ownConnection?: boolean } = {}): RawLink {
-  const link = new RawLink(kit.target, kit.credentials, options);
+  const link = new RawLink(kit.target, kit.credentials, { ...options, metadata: kit.metadata });
   kit.links.push(link);
   return link;
 }

@@ -3,6 +3,8 @@ import { scenarios, type CheckResult, type Kit, type Scenario } from './checks.j
 
 export interface ConformanceOptions {
   credentials?: grpc.ChannelCredentials;
+  /** Metadata every call carries, e.g. `{ authorization: 'Bearer <token>' }` for the gateway's ingest when it has API keys. */
+  metadata?: Record<string, string>;
   timeoutMs?: number;
   /** The scenarios to run, in order; default all of them. */
   scenarios?: Scenario[];
@@ -26,6 +28,7 @@ export async function runConformanceKit(target: string, options: ConformanceOpti
   const kit: Kit = {
     target,
     credentials: options.credentials ?? grpc.credentials.createInsecure(),
+    metadata: options.metadata ?? {},
     timeoutMs: options.timeoutMs ?? 5_000,
     links: [],
   };

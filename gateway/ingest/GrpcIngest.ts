@@ -24,6 +24,8 @@ export interface GrpcIngestOptions {
   maxBatchEvents: number;
   maxBatchBytes: number;
   maxFieldBytes: number;
+  /** How long a call may wait before its Open (rule 7): the contract's OPEN_TIMEOUT_MS, 2000 ms by default, as the stages have it. */
+  openTimeoutMs?: number;
   keyring: ApiKeyring;
   admission: Admission;
   intake: IntakeClient;
@@ -66,6 +68,7 @@ export class GrpcIngest {
       maxBatchEvents: options.maxBatchEvents,
       maxBatchBytes: options.maxBatchBytes,
       maxLinks: options.maxLinks,
+      openTimeoutMs: options.openTimeoutMs ?? 2_000,
     }, (link, metadata) => ingest!.#opened(link, metadata));
     const port = await bindServer(server, options.listen, options.serverCredentials);
     ingest = new GrpcIngest(options, server, `${options.listen.replace(/:\d+$/, '')}:${port}`);
