@@ -45,6 +45,7 @@ await runService('gateway', async (env, kit) => {
   const ingestAddress = env.address('INGEST_ADDR', '127.0.0.1:50050');
   const ingestCapacity = env.integer('INGEST_LINK_CAPACITY', Math.max(2_000, limits.maxEvents), { min: limits.maxEvents, max: 1_000_000 });
   const ingestMaxLinks = env.integer('INGEST_MAX_LINKS', 32, { min: 1, max: 1_024 });
+  const openTimeoutMs = env.integer('OPEN_TIMEOUT_MS', 2_000, { min: 100, max: 600_000 });
   env.done();
 
   const log = createLogger('gateway');
@@ -63,7 +64,7 @@ await runService('gateway', async (env, kit) => {
   const edge = new EdgeTraffic(kit.metrics, kit.pressure, admission);
   const ingest = await GrpcIngest.start({
     listen: ingestAddress, capacity: ingestCapacity, maxLinks: ingestMaxLinks, maxBatchEvents: limits.maxEvents, maxBatchBytes: limits.maxBodyBytes,
-    maxFieldBytes: limits.maxFieldBytes, keyring, admission, intake, serverCredentials: linkCredentials.server,
+    maxFieldBytes: limits.maxFieldBytes, openTimeoutMs, keyring, admission, intake, serverCredentials: linkCredentials.server,
   });
   log.info('gRPC ingest listening', { address: ingest.address, classes: priorityPolicy.classes.map(({ name, reserve }) => `${name}:${reserve}`).join(',') });
   const pressure = new MeshPressure(kit.pressure, kit.metrics, edge, kit.faults, admins);

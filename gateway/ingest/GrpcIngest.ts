@@ -3,7 +3,7 @@ import { status } from '@grpc/grpc-js';
 import type { Event } from '../../lib/contract/loadContract.js';
 import { bindServer, createFlowServer } from '../../lib/flow/FlowServer.js';
 import type { Delivery, LinkReceiver } from '../../lib/flow/LinkReceiver.js';
-import { ProtocolError, invalidArgument } from '../../lib/flow/ProtocolError.js';
+import { ProtocolError, invalidArgument, resourceExhausted } from '../../lib/flow/ProtocolError.js';
 import { createLogger } from '../../lib/log.js';
 import type { ApiKeyring } from '../../lib/security/ApiKeyring.js';
 import { anonymousCaller } from '../../lib/security/RateLimiter.js';
@@ -133,6 +133,12 @@ export class GrpcIngest {
     const checked = producerEvents(delivery.events, this.options.maxFieldBytes);
     if ('problem' in checked) {
       producer.link.refuse(invalidArgument(checked.problem));
+      return;
+    }
+    // A batch the intake link can never hold at once would wait for ever.
+    const tooLarge = this.options.intake.tooLarge(checked.events.length);
+    if (tooLarge) {
+      producer.link.refuse(resourceExhausted(`${tooLarge.message} (lower the producer's batches to ${tooLarge.capacity} events)`));
       return;
     }
     const choice = classOfRequest(this.options.admission.policy, checked.events.map((event) => event.kind!), producer.requested, producer.caller);
