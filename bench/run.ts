@@ -8,6 +8,7 @@ const benchmarks: Record<string, (args: string[]) => Promise<void>> = {
   latency: async (args) => (await import('./latency/latencyBenchmark.js')).runLatencyBenchmark(args),
   autoscale: async (args) => (await import('./autoscale/autoscaleBenchmark.js')).runAutoscaleBenchmark(args),
   refusal: async (args) => (await import('./refusal/refusalBenchmark.js')).runRefusalBenchmark(args),
+  edge: async (args) => (await import('./edge/edgeBenchmark.js')).runEdgeBenchmark(args),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -42,6 +42,8 @@ export interface LinkSenderOptions {
    * fails must not be redialled in a storm.
    */
   healthyAfterMs?: number;
+  /** Call metadata sent with every Exchange call, e.g. `authorization: Bearer <token>` for the gateway's ingest. */
+  metadata?: Record<string, string>;
 }
 
 export interface SenderStats extends OutboundStats {
@@ -265,7 +267,7 @@ export class LinkSender extends EventEmitter<LinkSenderEvents> implements Outbou
 
   /** Runs one Exchange call to its end; resolves with how long it was open (-1: never). */
   #runConnection(): Promise<number> {
-    const call = this.#client.makeBidiStreamRequest<Buffer, Buffer>(exchangePath, (frame) => frame, (bytes) => bytes);
+    const call = this.#client.makeBidiStreamRequest<Buffer, Buffer>(exchangePath, (frame) => frame, (bytes) => bytes, callMetadata(this.options.metadata));
     const connection = new Connection(++this.#generation, call);
     const openTimeoutMs = this.options.openTimeoutMs ?? 10_000;
     connection.openTimer = setTimeout(() => {
@@ -373,4 +375,11 @@ export class LinkSender extends EventEmitter<LinkSenderEvents> implements Outbou
   #rejectOpenWaiters(error: Error): void {
     for (const waiter of this.#openWaiters.splice(0)) waiter.reject(error);
   }
+}
+
+/** The call's metadata: a fresh object per call, since grpc-js may add to the one it is given. */
+function callMetadata(entries: Record<string, string> | undefined): grpc.Metadata {
+  const metadata = new grpc.Metadata();
+  for (const [key, value] of Object.entries(entries ?? {})) metadata.set(key, value);
+  return metadata;
 }
