@@ -68,6 +68,14 @@ export class IntakeClient {
     });
   }
 
+  /**
+   * A request of `events` was refused for want of credit (its class's share of it): the gateway is
+   * back-pressured until the link has credit for such a request again.
+   */
+  refusedForCredit(events: number): void {
+    if (this.pressure) this.#creditWait ??= { events, end: this.pressure.clock.begin('credit') };
+  }
+
   /** Refuses `events` the intake link can never hold at once (its capacity is 0, unknown, until the first grant arrives just after Opened). */
   tooLarge(events: number): LargerThanCapacityError | undefined {
     const { capacity } = this.outbound.stats();

@@ -169,6 +169,7 @@ async function ingest(request: IncomingMessage, response: ServerResponse, option
   const verdict = options.admission.decide(caller, priority, parsed.events.length);
   if (!verdict.admitted) {
     bucket?.refund(parsed.events.length);
+    if (verdict.reason !== 'fair-share') options.intake.refusedForCredit(parsed.events.length);
     await refuseForCapacity(response, options, new NoCreditError(verdict.retryAfterSeconds, parsed.events.length), verdict);
     return 0;
   }

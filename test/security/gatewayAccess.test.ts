@@ -28,6 +28,7 @@ class FakeIntake {
   tooLarge(): undefined {
     return undefined;
   }
+  refusedForCredit(): void {}
   async submit(events: Event[]): Promise<void> {
     if (this.atCapacity) throw new NoCreditError(7);
     this.taken += events.length;

@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import type { Event } from '../../lib/contract/loadContract.js';
 import { decodeIntakeEntry, intakeEntryFields } from '../../services/source/intakeEntry.js';
 
-test('an intake entry round-trips every field of its events, dead letters and accepted times included, and the trace context of its delivery', () => {
+test('an intake entry round-trips every field of its events, dead letters, accepted times, classes and keys included, and the trace context of its delivery', () => {
   const events: Event[] = [
-    { id: 'e1', userId: 'u1', itemId: 'i1', kind: 'view', eventTimeMs: 1_700_000_000_001, priceCents: 2 ** 53 - 1, acceptedAtMs: 1_700_000_000_500 },
-    { id: '', userId: 'u\u00e9', itemId: 'i2', kind: 'jump', eventTimeMs: 1, priceCents: 0, acceptedAtMs: 1_700_000_000_501, deadLetter: { stage: 'source', reason: 'invalid kind' } },
+    { id: 'e1', userId: 'u1', itemId: 'i1', kind: 'view', eventTimeMs: 1_700_000_000_001, priceCents: 2 ** 53 - 1, acceptedAtMs: 1_700_000_000_500, priorityClass: 'view', producerKey: 'shop' },
+    { id: '', userId: 'u\u00e9', itemId: 'i2', kind: 'jump', eventTimeMs: 1, priceCents: 0, acceptedAtMs: 1_700_000_000_501, deadLetter: { stage: 'source', reason: 'invalid kind' }, priorityClass: '', producerKey: '' },
   ];
   const traceContext = { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', tracestate: 'vendor=1' };
   const fields = intakeEntryFields(events, traceContext);
