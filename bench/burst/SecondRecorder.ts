@@ -37,7 +37,8 @@ export class SecondRecorder {
   #lastCommitted = 0;
   #busy = false;
 
-  constructor(private readonly mesh: Mesh, private readonly pool: pg.Pool, private readonly redis: Redis, private readonly startMs: number, private readonly onSample: (sample: SecondSample) => void) {
+  /** `token`: a bearer token of the gateway's, when it has API keys (its /v1/pressure needs one). */
+  constructor(private readonly mesh: Mesh, private readonly pool: pg.Pool, private readonly redis: Redis, private readonly startMs: number, private readonly onSample: (sample: SecondSample) => void, private readonly token?: string) {
     this.#timer = setInterval(() => void this.#sample(), 1_000);
   }
 
@@ -84,7 +85,8 @@ export class SecondRecorder {
 
   async #hops(): Promise<Record<string, HopFigures> | null> {
     try {
-      const response = await fetch(`${this.mesh.gatewayUrl}/v1/pressure`, { signal: AbortSignal.timeout(900) });
+      const headers: Record<string, string> = this.token ? { authorization: `Bearer ${this.token}` } : {};
+      const response = await fetch(`${this.mesh.gatewayUrl}/v1/pressure`, { headers, signal: AbortSignal.timeout(900) });
       const report = await response.json() as MeshPressureReport;
       const hops: Record<string, HopFigures> = {};
       for (const hop of report.hops) {

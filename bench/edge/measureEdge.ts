@@ -131,7 +131,7 @@ export async function measureEdge(settings: EdgeSettings, signal: AbortSignal): 
       console.error(`[edge] ${doingAt(sample.t)} t=${sample.t}s offered ${offered - lastLine.offered} admitted ${admitted - lastLine.admitted} committed ${sample.committed}` +
         ` grpc backlog ${edgeLoad.grpcBacklog} rss max ${Math.max(0, ...Object.values(sample.rss_mb).map((mb) => mb ?? 0)).toFixed(0)} MB`);
       lastLine = { offered, admitted };
-    });
+    }, tokens.calm);
     const windows: PhaseWindow[] = [];
 
     for (let waited = 0; !edgeLoad.grpcConnected; waited += 100) {

@@ -128,7 +128,9 @@ export class GrpcIngest {
 
   /** Takes the next batch of `producer`'s link, if it has one, to wait for the intake's credit. */
   #takeFrom(producer: Producer): void {
-    const delivery = producer.link.takeNow(this.options.maxBatchEvents);
+    // At most a quarter of the intake link's window at once, so a lower class's batch can be admitted in the room its reserve leaves.
+    const { receiverWindow } = this.options.intake.outbound.stats();
+    const delivery = producer.link.takeNow(receiverWindow > 0 ? Math.max(1, Math.min(this.options.maxBatchEvents, Math.floor(receiverWindow / 4))) : this.options.maxBatchEvents);
     if (!delivery) return;
     const checked = producerEvents(delivery.events, this.options.maxFieldBytes);
     if ('problem' in checked) {
