@@ -1,4 +1,5 @@
 import type { Event } from '../lib/contract/loadContract.js';
+import type { IntakeCredit } from './admission/Admission.js';
 import { LinkClosedError, LinkResetError } from '../lib/flow/linkErrors.js';
 import type { Outbound, Reservation } from '../lib/flow/Outbound.js';
 import { endFailed, startSendSpan, type Context } from '../lib/telemetry/batchSpans.js';
@@ -150,6 +151,17 @@ export class IntakeClient {
     if (bucket && now - bucket.at < 100) bucket.events += events;
     else this.#acked.push({ at: now, events });
     while (this.#acked.length > 0 && this.#acked[0]!.at < now - drainWindowMs) this.#acked.shift();
+  }
+
+  /**
+   * The intake's credit as the admission weighs it: what is free now, of a window that is the
+   * source's last announced one, or what the gateway holds (free, reserved and in flight) if less:
+   * a window sized by time shrinks without a word while the gateway still holds what it granted
+   * before, and a share of a window it will not see again would hold a lower class out for good.
+   */
+  credit(): IntakeCredit {
+    const { freeCredit, availableCredit, receiverWindow, sent, acknowledged } = this.outbound.stats();
+    return { free: freeCredit, window: Math.min(receiverWindow, availableCredit + sent - acknowledged), drainPerSecond: this.drainPerSecond };
   }
 
   /** Events per second the source confirmed over the last few seconds: the rate the intake's credit comes back. */

@@ -57,10 +57,7 @@ await runService('gateway', async (env, kit) => {
   kit.closeOnStop(() => pool.end());
   const intake = new IntakeClient(openOutbound('gateway', { target: sourceAddress, link: 'gateway->source', minWindow: limits.maxEvents }, { credentials: linkCredentials, routing }), kit.pressure);
   kit.pressure.watchOutbound(intake.outbound);
-  const admission = new Admission(priorityPolicy, new FairShares(keyWeights), () => {
-    const { freeCredit, receiverWindow } = intake.outbound.stats();
-    return { free: freeCredit, window: receiverWindow, drainPerSecond: intake.drainPerSecond };
-  }, kit.metrics);
+  const admission = new Admission(priorityPolicy, new FairShares(keyWeights), () => intake.credit(), kit.metrics);
   const edge = new EdgeTraffic(kit.metrics, kit.pressure, admission);
   const ingest = await GrpcIngest.start({
     listen: ingestAddress, capacity: ingestCapacity, maxLinks: ingestMaxLinks, maxBatchEvents: limits.maxEvents, maxBatchBytes: limits.maxBodyBytes,

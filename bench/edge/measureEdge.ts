@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createRedis, type Redis } from '../../lib/storage/redis.js';
 import { countDuplicated, latencyByCommitSecond } from '../burst/outcome.js';
+import { PhaseLog } from '../burst/PhaseLog.js';
 import { SecondRecorder, type SecondSample } from '../burst/SecondRecorder.js';
 import { newRunId } from '../loadgen/eventFactory.js';
 import { describeCommitWindow, snapshotCommitted } from '../mesh/committedEvents.js';
@@ -114,12 +115,9 @@ export async function measureEdge(settings: EdgeSettings, signal: AbortSignal): 
   try {
     const { mesh, pool } = seeded;
     const gatewayPid = mesh.services.gateway.pid;
-    const startMs = performance.now();
+    const timeline = new PhaseLog();
+    const { startMs } = timeline;
     const startEpochMs = Date.now() - (performance.now() - startMs);
-    const nowS = () => (performance.now() - startMs) / 1000;
-    const doing: Array<{ atS: number; what: string }> = [{ atS: 0, what: 'start' }];
-    const entering = (what: string) => doing.push({ atS: nowS(), what });
-    const doingAt = (t: number) => doing.findLast((entry) => entry.atS <= t + 0.5)!.what;
     const edgeLoad = load = new EdgeLoad({
       gatewayUrl: mesh.gatewayUrl, ingestAddress: mesh.ingestAddress, tokens, runId, ledger, startMs, mix: settings.mix,
       batch: settings.batch, concurrency: settings.concurrency, grpcBatch: settings.grpcBatch, grpcBacklog: settings.grpcBacklog, users: USERS, products: PRODUCTS,
@@ -128,7 +126,7 @@ export async function measureEdge(settings: EdgeSettings, signal: AbortSignal): 
     const recorder = new SecondRecorder(mesh, pool, redis, startMs, (sample) => {
       const offered = ledger.count;
       const admitted = ledger.admitted;
-      console.error(`[edge] ${doingAt(sample.t)} t=${sample.t}s offered ${offered - lastLine.offered} admitted ${admitted - lastLine.admitted} committed ${sample.committed}` +
+      console.error(`[edge] ${timeline.at(sample.t)} t=${sample.t}s offered ${offered - lastLine.offered} admitted ${admitted - lastLine.admitted} committed ${sample.committed}` +
         ` grpc backlog ${edgeLoad.grpcBacklog} rss max ${Math.max(0, ...Object.values(sample.rss_mb).map((mb) => mb ?? 0)).toFixed(0)} MB`);
       lastLine = { offered, admitted };
     }, tokens.calm);
@@ -146,15 +144,15 @@ export async function measureEdge(settings: EdgeSettings, signal: AbortSignal): 
     };
     /** Offers for `seconds` from the next whole second of the recorder's clock; `during` runs alongside. */
     const offer = async (name: string, seconds: number, offeredPerS: number, ratesAt: (elapsedS: number) => Rates, during?: () => Promise<void>) => {
-      await sleep(Math.ceil(nowS()) * 1000 - nowS() * 1000);
-      const fromS = Math.round(nowS());
-      entering(name);
+      await sleep(Math.ceil(timeline.nowS()) * 1000 - timeline.nowS() * 1000);
+      const fromS = Math.round(timeline.nowS());
+      timeline.entering(name);
       await Promise.all([edgeLoad.offer(seconds, ratesAt, signal), during?.()]);
       windows.push({ name, fromS, toS: fromS + seconds, offeredPerS });
       return fromS;
     };
     const drain = async (limitS = settings.drainS): Promise<number | null> => {
-      entering('drain');
+      timeline.entering('drain');
       const fromMs = performance.now();
       while (performance.now() - fromMs < limitS * 1000 && !signal.aborted) {
         if (edgeLoad.idle && (await snapshotCommitted(pool)).rows >= ledger.admitted) return Math.round((performance.now() - fromMs) / 100) / 10;

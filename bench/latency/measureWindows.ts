@@ -3,6 +3,7 @@ import { createRedis, type Redis } from '../../lib/storage/redis.js';
 import type { Mesh } from '../../tools/launcher/Mesh.js';
 import { peakRss } from '../burst/measureMode.js';
 import { latencyByCommitSecond } from '../burst/outcome.js';
+import { PhaseLog } from '../burst/PhaseLog.js';
 import { SecondRecorder, type SecondSample } from '../burst/SecondRecorder.js';
 import { runLoad } from '../loadgen/runLoad.js';
 import { describeCommitWindow, snapshotCommitted } from '../mesh/committedEvents.js';
@@ -76,21 +77,17 @@ export async function measureWindows(mode: WindowMode, settings: LatencySettings
   const redis: Redis = createRedis(redisUrl, { name: 'latency-bench' });
   try {
     const { mesh, pool } = seeded;
-    const startMs = performance.now();
+    const timeline = new PhaseLog();
+    const { startMs } = timeline;
     const startEpochMs = Date.now() - (performance.now() - startMs);
-    const nowS = () => (performance.now() - startMs) / 1000;
-    // What the mesh was doing when: a sample of second t is printed once it is over, in the next one.
-    const doing: Array<{ atS: number; what: string }> = [{ atS: 0, what: 'start' }];
-    const entering = (what: string) => doing.push({ atS: nowS(), what });
-    const doingAt = (t: number) => doing.findLast((entry) => entry.atS <= t + 0.5)!.what;
-    const recorder = new SecondRecorder(mesh, pool, redis, startMs, (sample) => console.error(progressLine(mode, doingAt(sample.t), sample)));
+    const recorder = new SecondRecorder(mesh, pool, redis, startMs, (sample) => console.error(progressLine(mode, timeline.at(sample.t), sample)));
     const windows: PhaseWindow[] = [];
     let accepted = 0;
 
     /** Offers `rate` for `seconds` from the next whole second of the recorder's clock; `during` runs alongside. */
     const offer = async (rate: number, seconds: number, during?: (fromS: number) => Promise<unknown>) => {
-      await sleep(Math.ceil(nowS()) * 1000 - nowS() * 1000);
-      const fromS = Math.round(nowS());
+      await sleep(Math.ceil(timeline.nowS()) * 1000 - timeline.nowS() * 1000);
+      const fromS = Math.round(timeline.nowS());
       const [load] = await Promise.all([runLoad({
         url: mesh.gatewayUrl, rate, durationS: seconds, batch: settings.batch, concurrency: CONCURRENCY, users: USERS, products: PRODUCTS, signal,
         onSecond: (second) => recorder.load({ ...second, t: second.t + fromS }),
@@ -104,7 +101,7 @@ export async function measureWindows(mode: WindowMode, settings: LatencySettings
     };
 
     // The capacity: far more offered than the sink commits; counted once the mesh has filled up.
-    entering('saturation');
+    timeline.entering('saturation');
     let saturation = { perS: 0, batchMs: null as number | null, eventsPerBatch: null as number | null };
     const saturationFromS = await offer(settings.saturationRate, settings.saturationS, async () => {
       await sleep(SATURATION_WARMUP_S * 1000, undefined, { signal }).catch(() => undefined);
@@ -128,40 +125,40 @@ export async function measureWindows(mode: WindowMode, settings: LatencySettings
 
     for (const phase of loadPhases) {
       if (signal.aborted) break;
-      entering('drain');
+      timeline.entering('drain');
       await drain();
-      entering(phase.label);
+      timeline.entering(phase.label);
       const fromS = await offer(capacity * phase.share, settings.phaseS);
       windows.push({ name: phase.name, label: phase.label, fromS, toS: fromS + settings.phaseS, rate: capacity * phase.share, share: phase.share });
     }
 
     if (!signal.aborted) {
-      entering('drain');
+      timeline.entering('drain');
       await drain();
-      entering('slow sink');
+      timeline.entering('slow sink');
       const fromS = await offer(capacity, settings.slowS + settings.afterS, async () => {
         await setFaults(mesh, slowdown);
         await sleep(settings.slowS * 1000, undefined, { signal }).catch(() => undefined);
-        entering('after');
+        timeline.entering('after');
         await setFaults(mesh, normalSink(settings));
       });
       windows.push({ name: 'slow_sink', label: 'slow sink', fromS, toS: fromS + settings.slowS, rate: capacity, share: 1 });
       windows.push({ name: 'after_slowdown', label: 'after', fromS: fromS + settings.slowS, toS: fromS + settings.slowS + settings.afterS, rate: capacity, share: 1 });
-      entering('drain');
+      timeline.entering('drain');
       await drain();
     }
 
     // The sink stalls (each batch held far longer than the watch) under load: how soon does the source stop reading?
     let sourceStopMs: number | null = null;
     if (!signal.aborted) {
-      entering('stall');
+      timeline.entering('stall');
       await offer(capacity, STALL_LOAD_S, async () => {
         await sleep(1_000, undefined, { signal }).catch(() => undefined);
         await setFaults(mesh, { slow_sink_ms: STALL_BATCH_MS });
         sourceStopMs = await measureSourceStop(mesh, performance.now(), STALL_WATCH_MS);
         await setFaults(mesh, normalSink(settings));
       });
-      entering('drain');
+      timeline.entering('drain');
       await drain();
     }
     // One more sample, so the last second of the run is in.

@@ -33,13 +33,16 @@ const outcomes: readonly Outcome[] = ['offered', 'admitted', 'shed'];
 export interface FlowFigures { offered_per_second: number; admitted_per_second: number; shed_per_second: number }
 
 const maxRetryAfterSeconds = 30;
+/** A class offered nothing for this long has no room kept for it: the classes below it may use the whole window. */
+const classActiveForMs = 2_000;
 
 /**
  * Who gets the intake's credit when it is scarce, for the HTTP and the gRPC ingest alike. A
  * class is admitted only while what it leaves free of the rest of the window (beyond the request
  * itself, so a request as large as the window still gets in when the window is free) is at least
  * its reserve, so the lowest class is refused first and the highest only when there is no room at
- * all; and while credit is scarce (the lowest class would be refused) a key ahead of its
+ * all (a reserve holds only while a class above it is offered events: room is kept only for
+ * who will use it); and while credit is scarce (the lowest class would be refused) a key ahead of its
  * weighted share is refused in every class but the highest, so a flood of one key cannot starve
  * another's, while an idle key's share goes to the busy ones.
  */
@@ -48,13 +51,17 @@ export class Admission {
   readonly #rates: RateWindow;
   readonly #classEvents: Counter;
   readonly #keyEvents: Counter;
+  /** By rank: when each class was last offered. */
+  readonly #lastOfferedAtMs: number[];
 
   constructor(
     readonly policy: PriorityPolicy,
     readonly shares: FairShares,
     private readonly credit: () => IntakeCredit,
     registry: Registry,
+    private readonly now: () => number = () => performance.now(),
   ) {
+    this.#lastOfferedAtMs = policy.classes.map(() => Number.NEGATIVE_INFINITY);
     this.#classEvents = new Counter({ name: 'mesh_edge_class_events_total', help: 'Events offered to the edge, admitted into the intake and shed under pressure, by priority class', labelNames: ['class', 'outcome'], registers: [registry] });
     this.#keyEvents = new Counter({ name: 'mesh_edge_key_events_total', help: 'Events offered to the edge, admitted into the intake and shed under pressure, by API key', labelNames: ['key', 'outcome'], registers: [registry] });
     for (const outcome of outcomes) {
@@ -90,6 +97,7 @@ export class Admission {
 
   /** Refused for a reason of the mesh's own (a reset, the source not connected): shed, though not by this policy. */
   count(key: string, priority: PriorityClass, outcome: Outcome, events: number): void {
+    if (outcome === 'offered') this.#lastOfferedAtMs[priority.rank] = this.now();
     this.#classEvents.inc({ class: priority.name, outcome }, events);
     this.#keyEvents.inc({ key, outcome }, events);
     for (const name of [`class:${priority.name}:${outcome}`, `key:${key}:${outcome}`]) this.#counts.set(name, (this.#counts.get(name) ?? 0) + events);
@@ -117,15 +125,21 @@ export class Admission {
     // Before the source's first grant the window is unknown: only room is asked for.
     if (window <= 0) return undefined;
     const leftFree = (reserve: number) => free - events >= reserve * Math.max(0, window - events);
-    if (!leftFree(priority.reserve)) return 'reserve';
+    if (!leftFree(this.#reserveOf(priority))) return 'reserve';
     const scarce = !leftFree(this.policy.classes.at(-1)!.reserve);
     if (scarce && priority.rank > 0 && !this.shares.withinShare(key)) return 'fair-share';
     return undefined;
   }
 
+  /** The class's reserve while some class above it offers events, else none: room is kept only for who will use it. */
+  #reserveOf(priority: PriorityClass): number {
+    const since = this.now() - classActiveForMs;
+    return this.#lastOfferedAtMs.slice(0, priority.rank).some((atMs) => atMs >= since) ? priority.reserve : 0;
+  }
+
   /** How long until `events` of class `priority` fit, at the rate the intake's credit comes back: whole seconds, 1..30. */
   #retryAfterSeconds(priority: PriorityClass, events: number, { free, window, drainPerSecond }: IntakeCredit): number {
-    const needed = events + priority.reserve * Math.max(0, window - events) - free;
+    const needed = events + this.#reserveOf(priority) * Math.max(0, window - events) - free;
     if (drainPerSecond <= 0) return 5;
     return Math.min(maxRetryAfterSeconds, Math.max(1, Math.ceil(needed / drainPerSecond)));
   }

@@ -56,6 +56,8 @@ test('admission: a class is admitted only while what it leaves free of the rest 
   const credit = { free: 1_000, window: 1_000, drainPerSecond: 500 };
   const admission = testAdmission(() => credit);
   const [purchase, cart, click, view] = admission.policy.classes;
+  // Every class is offered events: each keeps its reserve for those above it.
+  for (const priority of admission.policy.classes) assert.equal(admission.decide('anonymous', priority, 1).admitted, true);
   const admitted = () => admission.policy.classes.filter((priority) => admission.check('anonymous', priority, 100) === undefined).map(({ name }) => name);
   assert.deepEqual(admitted(), ['purchase', 'cart', 'click', 'view']);
   credit.free = 540;
@@ -76,6 +78,7 @@ test('admission: a class is admitted only while what it leaves free of the rest 
 test('admission: a refusal says when each class would be admitted at the intake\'s drain rate, and counts the events offered and shed', () => {
   const admission = testAdmission(creditOf(200, 1_000, 100));
   const view = admission.policy.classes.at(-1)!;
+  admission.count('anonymous', admission.policy.classes[0]!, 'offered', 10);
   const verdict = admission.decide('anonymous', view, 100);
   assert.equal(verdict.admitted, false);
   if (verdict.admitted) return;
@@ -83,6 +86,18 @@ test('admission: a refusal says when each class would be admitted at the intake\
   // Room for 100 events plus the class's reserve of the rest of the 1000-event window, at 100 events/s.
   assert.deepEqual(verdict.retryAfterByClass, { purchase: 1, cart: 1, click: 2, view: 4 });
   assert.equal(verdict.retryAfterSeconds, 4);
+  admission.stop();
+});
+
+test('a class\'s reserve holds only while a class above it is offered events: views alone may use the whole window', () => {
+  let now = 0;
+  const admission = testAdmission(creditOf(300, 1_000), ['anonymous'], {}, () => now);
+  const [purchase, , , view] = admission.policy.classes;
+  assert.equal(admission.decide('anonymous', view!, 250).admitted, true, 'no purchase offered: no room kept for one');
+  admission.decide('anonymous', purchase!, 10);
+  assert.equal(admission.check('anonymous', view!, 250), 'reserve', 'a purchase offered: the view\'s reserve holds');
+  now += 2_500;
+  assert.equal(admission.check('anonymous', view!, 250), undefined, 'no purchase for over 2 s: the reserve is let go');
   admission.stop();
 });
 

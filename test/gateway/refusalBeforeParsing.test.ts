@@ -57,7 +57,7 @@ test('with no credit on the link to the source, a request is refused with 429 be
   const intake = new IntakeClient(sender);
   const server = createServer(createHttpApi({
     maxBodyBytes: 1 << 20, maxEvents: 1000, maxFieldBytes: 128,
-    intake, admission: testAdmission(() => ({ free: sender.stats().freeCredit, window: sender.stats().receiverWindow, drainPerSecond: intake.drainPerSecond })),
+    intake, admission: testAdmission(() => intake.credit()),
     pool: undefined as unknown as pg.Pool, databaseBreaker: undefined as unknown as Breaker, keyring: new ApiKeyring([]),
     edge: new EdgeTraffic(new Registry()), pressure: { bottleneck: async () => bottleneck, intakeRoomSeconds: () => undefined } as unknown as MeshPressure,
     pressureStream: undefined as unknown as PressureStream, dashboard: new Map(),

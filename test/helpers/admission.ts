@@ -7,7 +7,7 @@ import { readPriorityPolicy } from '../../gateway/admission/priorityClasses.js';
 /** The gateway's admission as configured by `variables` (the defaults without), for `keys`, on `credit`. */
 export function testAdmission(credit: () => IntakeCredit, keys: string[] = ['anonymous'], variables: Record<string, string> = {}, now?: () => number): Admission {
   const env = new Environment(variables);
-  return new Admission(readPriorityPolicy(env, keys), new FairShares(readKeyWeights(env, keys), now), credit, new Registry());
+  return new Admission(readPriorityPolicy(env, keys), new FairShares(readKeyWeights(env, keys), now), credit, new Registry(), now);
 }
 
 /** Credit to spare: nothing is refused for want of it. */

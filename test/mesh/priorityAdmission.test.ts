@@ -10,7 +10,7 @@ const ofKind = (kind: string, count: number, runId: string, from: number) => wir
 test('under pressure the edge sheds views first and keeps purchases, says which class it shed and why, and shows each class in /v1/pressure and /metrics', { timeout: 120_000 }, async (t) => {
   // A sink that takes seconds per batch and a small intake: a few requests use up most of its window.
   const run = await startMeshUnderTest({
-    env: { INTAKE_MAX_LENGTH: '1000', LINK_CAPACITY: '200' },
+    env: { INTAKE_MAX_LENGTH: '1000', LINK_CAPACITY: '1000' },
     serviceEnv: { sink: { SINK_DELAY_MS: '1500', STAGE_CONCURRENCY: '1', MAX_BATCH_EVENTS: '100' } },
   });
   t.after(() => run.dispose());
@@ -18,9 +18,17 @@ test('under pressure the edge sheds views first and keeps purchases, says which 
   let next = 0;
   const post = (kind: string) => postEvents(run.mesh.gatewayUrl, JSON.stringify(ofKind(kind, 100, runId, (next += 100))));
 
-  // Requests wait for the intake's room while they hold their credit on the link to the source (200
+  // Requests wait for the intake's room while they hold their credit on the link to the source (1000
   // events): views come one after another, without waiting for their answers, until one is refused.
+  // Small purchases come all along (room is kept for a class only while it is offered events).
   const answers: Array<ReturnType<typeof post>> = [];
+  let viewsDone = false;
+  const purchasing = (async () => {
+    for (let sent = 0; !viewsDone && sent < 200; sent += 1) {
+      answers.push(postEvents(run.mesh.gatewayUrl, JSON.stringify(ofKind('purchase', 1, runId, (next += 1)))));
+      await sleep(250);
+    }
+  })();
   let refusedView: Awaited<ReturnType<typeof post>> | undefined;
   for (let attempt = 0; attempt < 100 && !refusedView; attempt += 1) {
     const answer = post('view');
@@ -40,6 +48,8 @@ test('under pressure the edge sheds views first and keeps purchases, says which 
   assert.ok(justShed.view!.offered_per_second > 0 && justShed.view!.shed_per_second > 0, JSON.stringify(justShed.view));
   assert.equal(justShed.purchase!.shed_per_second, 0);
 
+  viewsDone = true;
+  await purchasing;
   // The view was refused to keep room for higher classes: a purchase now is admitted (once the intake has room for it).
   const purchase = await post('purchase');
   assert.equal(purchase.status, 202, JSON.stringify(purchase.body));
