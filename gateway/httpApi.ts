@@ -169,7 +169,8 @@ async function ingest(request: IncomingMessage, response: ServerResponse, option
   const verdict = options.admission.decide(caller, priority, parsed.events.length);
   if (!verdict.admitted) {
     bucket?.refund(parsed.events.length);
-    if (verdict.reason !== 'fair-share') options.intake.refusedForCredit(parsed.events.length);
+    // Back-pressured only when the link has no room for it at all: a class's reserve is the edge's own choice, not downstream's.
+    if (verdict.reason === 'no-room') options.intake.refusedForCredit(parsed.events.length);
     await refuseForCapacity(response, options, new NoCreditError(verdict.retryAfterSeconds, parsed.events.length), verdict);
     return 0;
   }
