@@ -1,4 +1,5 @@
 import { ConfigError, type Environment } from '../../lib/config.js';
+import { colonPairs } from './colonPairs.js';
 
 /** How fast what a key was admitted is forgotten: its usage halves in this time. */
 const usageHalfLifeMs = 1_000;
@@ -90,17 +91,15 @@ export class FairShares {
 export function readKeyWeights(env: Environment, keyNames: readonly string[]): Map<string, number> {
   const weights = new Map(keyNames.map((key) => [key, 1]));
   const problems: string[] = [];
-  const text = env.string('GATEWAY_KEY_WEIGHTS', '');
-  text.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '').forEach((entry, i) => {
+  for (const [i, entry] of colonPairs(env.string('GATEWAY_KEY_WEIGHTS', '')).entries()) {
     const where = `GATEWAY_KEY_WEIGHTS entry ${i + 1}`;
-    const colon = entry.indexOf(':');
-    const key = entry.slice(0, colon).trim();
-    const weight = Number(entry.slice(colon + 1).trim());
-    if (colon <= 0) problems.push(`${where} must be key:weight`);
-    else if (!weights.has(key)) problems.push(`${where}: no API key "${key.slice(0, 64)}" in GATEWAY_API_KEYS`);
+    if (!entry) { problems.push(`${where} must be key:weight`); continue; }
+    const [key, weightText] = entry;
+    const weight = Number(weightText);
+    if (!weights.has(key)) problems.push(`${where}: no API key "${key.slice(0, 64)}" in GATEWAY_API_KEYS`);
     else if (!Number.isFinite(weight) || weight <= 0 || weight > maxWeight) problems.push(`${where}: the weight of "${key}" must be a number above 0 and at most ${maxWeight}`);
     else weights.set(key, weight);
-  });
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return weights;
 }

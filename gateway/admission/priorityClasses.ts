@@ -1,5 +1,6 @@
 import { ConfigError, type Environment } from '../../lib/config.js';
 import { eventKinds } from '../../lib/contract/eventRules.js';
+import { colonPairs } from './colonPairs.js';
 
 /** A class of events the edge admits by: the higher it stands, the less of the intake's window it leaves free for the others. */
 export interface PriorityClass {
@@ -33,7 +34,7 @@ const maxReserve = 0.9;
 export function readPriorityPolicy(env: Environment, keyNames: readonly string[]): PriorityPolicy {
   const problems: string[] = [];
   const classes: PriorityClass[] = [];
-  for (const [i, entry] of pairs(env.string('PRIORITY_CLASSES', defaultPriorityClasses)).entries()) {
+  for (const [i, entry] of colonPairs(env.string('PRIORITY_CLASSES', defaultPriorityClasses)).entries()) {
     const where = `PRIORITY_CLASSES entry ${i + 1}`;
     if (!entry) { problems.push(`${where} must be class:reserve`); continue; }
     const [name, reserveText] = entry;
@@ -56,7 +57,7 @@ export function readPriorityPolicy(env: Environment, keyNames: readonly string[]
     if (!found && classes.length > 0) problems.push(`${where}: no class "${name}" in PRIORITY_CLASSES (${classes.map((known) => known.name).join(', ')})`);
     return found;
   };
-  for (const [i, entry] of pairs(env.string('PRIORITY_OF_KIND', '')).entries()) {
+  for (const [i, entry] of colonPairs(env.string('PRIORITY_OF_KIND', '')).entries()) {
     const where = `PRIORITY_OF_KIND entry ${i + 1}`;
     if (!entry) { problems.push(`${where} must be kind:class`); continue; }
     const [kind, name] = entry;
@@ -66,7 +67,7 @@ export function readPriorityPolicy(env: Environment, keyNames: readonly string[]
   }
 
   const maxClassOfKey = new Map<string, PriorityClass>();
-  for (const [i, entry] of pairs(env.string('GATEWAY_KEY_MAX_CLASS', '')).entries()) {
+  for (const [i, entry] of colonPairs(env.string('GATEWAY_KEY_MAX_CLASS', '')).entries()) {
     const where = `GATEWAY_KEY_MAX_CLASS entry ${i + 1}`;
     if (!entry) { problems.push(`${where} must be key:class`); continue; }
     const [key, name] = entry;
@@ -76,14 +77,6 @@ export function readPriorityPolicy(env: Environment, keyNames: readonly string[]
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return { classes, ofKind, maxClassOfKey };
-}
-
-/** Comma-separated `a:b` entries, trimmed; undefined where one is not of that form. */
-function pairs(text: string): Array<[string, string] | undefined> {
-  return text.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '').map((entry) => {
-    const colon = entry.indexOf(':');
-    return colon > 0 ? [entry.slice(0, colon).trim(), entry.slice(colon + 1).trim()] : undefined;
-  });
 }
 
 export type ClassChoice = { ok: true; priority: PriorityClass } | { ok: false; error: string };
