@@ -59,7 +59,7 @@ export class IntakeClient {
     if (tooLarge) return Promise.reject(tooLarge);
     const reservation = this.outbound.tryReserve(events.length);
     if (!reservation) {
-      if (this.pressure) this.#creditWait ??= { events: events.length, end: this.pressure.clock.begin('credit') };
+      this.refusedForCredit(events.length);
       return Promise.reject(new NoCreditError(this.#retryAfterSeconds(events.length - Math.max(freeCredit, 0)), events.length));
     }
     this.#endCreditWait();
@@ -69,10 +69,7 @@ export class IntakeClient {
     });
   }
 
-  /**
-   * A request of `events` was refused for want of credit (its class's share of it): the gateway is
-   * back-pressured until the link has credit for such a request again.
-   */
+  /** A request of `events` was refused for want of credit: the gateway is back-pressured until the link has credit for such a request again. */
   refusedForCredit(events: number): void {
     if (this.pressure) this.#creditWait ??= { events, end: this.pressure.clock.begin('credit') };
   }
@@ -92,7 +89,7 @@ export class IntakeClient {
     if (!this.outbound.connected) return undefined;
     const { freeCredit } = this.outbound.stats();
     if (freeCredit > 0) return undefined;
-    if (this.pressure) this.#creditWait ??= { events: 1, end: this.pressure.clock.begin('credit') };
+    this.refusedForCredit(1);
     return new NoCreditError(this.#retryAfterSeconds(1 - freeCredit));
   }
 

@@ -11,7 +11,7 @@ import { endRequestSpan, startRequestSpan, type Context } from '../lib/telemetry
 import type { StageClock } from '../lib/telemetry/StageClock.js';
 import type { StaticFile } from './dashboardFiles.js';
 import type { EdgeTraffic } from './EdgeTraffic.js';
-import type { Admission, Verdict } from './admission/Admission.js';
+import { markAdmitted, type Admission, type Verdict } from './admission/Admission.js';
 import { classOfRequest } from './admission/priorityClasses.js';
 import { hotItems } from './hotItems.js';
 import { IntakeUnavailableError, LargerThanCapacityError, NoCreditError, type IntakeClient } from './IntakeClient.js';
@@ -174,10 +174,7 @@ async function ingest(request: IncomingMessage, response: ServerResponse, option
     await refuseForCapacity(response, options, new NoCreditError(verdict.retryAfterSeconds, parsed.events.length), verdict);
     return 0;
   }
-  for (const event of parsed.events) {
-    event.priorityClass = priority.name;
-    event.producerKey = caller;
-  }
+  markAdmitted(parsed.events, priority, caller);
   try {
     await options.intake.submit(parsed.events, trace);
     options.admission.admitted(caller, priority, parsed.events.length);

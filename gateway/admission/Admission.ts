@@ -1,4 +1,5 @@
 import { Counter, type Registry } from 'prom-client';
+import type { Event } from '../../lib/contract/loadContract.js';
 import { RateWindow } from '../../lib/telemetry/RateWindow.js';
 import type { FairShares } from './FairShares.js';
 import type { PriorityClass, PriorityPolicy } from './priorityClasses.js';
@@ -73,8 +74,7 @@ export class Admission {
 
   /** Whether `events` of class `priority` from `key` may take the intake's credit now; counts them offered, and shed if not. */
   decide(key: string, priority: PriorityClass, events: number): Verdict {
-    this.count(key, priority, 'offered', events);
-    this.shares.offered(key);
+    this.offered(key, priority, events);
     const credit = this.credit();
     const reason = this.#refusal(key, priority, events, credit);
     if (reason === undefined) return { admitted: true };
@@ -89,13 +89,19 @@ export class Admission {
     return this.#refusal(key, priority, events, this.credit());
   }
 
+  /** `key` offers `events` of class `priority`: counted, and the key and the class are active. */
+  offered(key: string, priority: PriorityClass, events: number): void {
+    this.count(key, priority, 'offered', events);
+    this.shares.offered(key);
+  }
+
   /** The source confirmed them: they are in the intake. */
   admitted(key: string, priority: PriorityClass, events: number): void {
     this.count(key, priority, 'admitted', events);
     this.shares.admitted(key, events);
   }
 
-  /** Refused for a reason of the mesh's own (a reset, the source not connected): shed, though not by this policy. */
+  /** Counts events by outcome, per class and per key (the gateway also counts as shed what the link itself refused). */
   count(key: string, priority: PriorityClass, outcome: Outcome, events: number): void {
     if (outcome === 'offered') this.#lastOfferedAtMs[priority.rank] = this.now();
     this.#classEvents.inc({ class: priority.name, outcome }, events);
@@ -124,7 +130,7 @@ export class Admission {
     if (free < events) return 'no-room';
     // Before the source's first grant the window is unknown: only room is asked for.
     if (window <= 0) return undefined;
-    const leftFree = (reserve: number) => free - events >= reserve * Math.max(0, window - events);
+    const leftFree = (reserve: number) => free >= roomNeeded(reserve, events, window);
     if (!leftFree(this.#reserveOf(priority))) return 'reserve';
     const scarce = !leftFree(this.policy.classes.at(-1)!.reserve);
     if (scarce && priority.rank > 0 && !this.shares.withinShare(key)) return 'fair-share';
@@ -139,8 +145,21 @@ export class Admission {
 
   /** How long until `events` of class `priority` fit, at the rate the intake's credit comes back: whole seconds, 1..30. */
   #retryAfterSeconds(priority: PriorityClass, events: number, { free, window, drainPerSecond }: IntakeCredit): number {
-    const needed = events + this.#reserveOf(priority) * Math.max(0, window - events) - free;
+    const needed = roomNeeded(this.#reserveOf(priority), events, window) - free;
     if (drainPerSecond <= 0) return 5;
     return Math.min(maxRetryAfterSeconds, Math.max(1, Math.ceil(needed / drainPerSecond)));
+  }
+}
+
+/** The free credit `events` need to be admitted with `reserve` of the rest of the window (beyond them) left free. */
+function roomNeeded(reserve: number, events: number, window: number): number {
+  return events + reserve * Math.max(0, window - events);
+}
+
+/** Marks admitted events with their class and key, which they carry to the sink. */
+export function markAdmitted(events: readonly Event[], priority: PriorityClass, key: string): void {
+  for (const event of events) {
+    event.priorityClass = priority.name;
+    event.producerKey = key;
   }
 }

@@ -8,7 +8,7 @@ import { createLogger } from '../../lib/log.js';
 import type { ApiKeyring } from '../../lib/security/ApiKeyring.js';
 import { anonymousCaller } from '../../lib/security/RateLimiter.js';
 import { contextOf } from '../../lib/telemetry/batchSpans.js';
-import type { Admission } from '../admission/Admission.js';
+import { markAdmitted, type Admission } from '../admission/Admission.js';
 import { classOfRequest, type PriorityClass } from '../admission/priorityClasses.js';
 import type { IntakeClient } from '../IntakeClient.js';
 import { producerEvents } from './producerEvents.js';
@@ -148,8 +148,7 @@ export class GrpcIngest {
       producer.link.refuse(new ProtocolError(status.PERMISSION_DENIED, choice.error));
       return;
     }
-    this.options.admission.count(producer.caller, choice.priority, 'offered', checked.events.length);
-    this.options.admission.shares.offered(producer.caller);
+    this.options.admission.offered(producer.caller, choice.priority, checked.events.length);
     producer.waiting = { delivery, events: checked.events, priority: choice.priority, since: this.#arrivals++ };
   }
 
@@ -169,10 +168,7 @@ export class GrpcIngest {
   #submit(producer: Producer): void {
     const { delivery, events, priority } = producer.waiting!;
     producer.waiting = undefined;
-    for (const event of events) {
-      event.priorityClass = priority.name;
-      event.producerKey = producer.caller;
-    }
+    markAdmitted(events, priority, producer.caller);
     this.options.intake.submit(events, contextOf(delivery.traceContext)).then(() => {
       this.options.admission.admitted(producer.caller, priority, events.length);
       delivery.acknowledge();
