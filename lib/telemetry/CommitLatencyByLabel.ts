@@ -20,31 +20,22 @@ export class CommitLatencyByLabel {
   readonly #byKey: Summary;
   readonly #seen = { classes: new Set<string>(), keys: new Set<string>() };
   #figures: CommitLatencyFigures = { classes: {}, keys: {} };
-  readonly #timer: NodeJS.Timeout;
 
   constructor(registry: Registry) {
     const summary = (name: string, help: string, label: string) => new Summary({ name, help, labelNames: [label], percentiles: [0.5, 0.99], maxAgeSeconds: 10, ageBuckets: 5, registers: [registry] });
     this.#byClass = summary('mesh_sink_class_accept_to_commit_seconds', 'From the intake taking an event to its commit, over the last 10 s, by the priority class the edge admitted it in', 'class');
     this.#byKey = summary('mesh_sink_key_accept_to_commit_seconds', 'From the intake taking an event to its commit, over the last 10 s, by the API key that sent it', 'key');
-    this.#timer = setInterval(() => void this.#refresh(), refreshEveryMs);
-    this.#timer.unref();
+    setInterval(() => void this.#refresh(), refreshEveryMs).unref();
   }
 
   /** The last 10 s's median and p99, per class and per key, as of the last refresh. */
   get figures(): CommitLatencyFigures { return this.#figures; }
 
-  observe(events: readonly PassedEvent[], atMs: number): void {
-    for (const event of events) {
-      const acceptedAtMs = Number(event.acceptedAtMs ?? 0);
-      if (!(acceptedAtMs > 0) || !event.priorityClass) continue;
-      const seconds = Math.max(0, atMs - acceptedAtMs) / 1_000;
-      this.#byClass.observe({ class: this.#bounded(this.#seen.classes, event.priorityClass) }, seconds);
-      if (event.producerKey) this.#byKey.observe({ key: this.#bounded(this.#seen.keys, event.producerKey) }, seconds);
-    }
-  }
-
-  stop(): void {
-    clearInterval(this.#timer);
+  /** One committed event, `seconds` after the intake took it. */
+  observe(event: PassedEvent, seconds: number): void {
+    if (!event.priorityClass) return;
+    this.#byClass.observe({ class: this.#bounded(this.#seen.classes, event.priorityClass) }, seconds);
+    if (event.producerKey) this.#byKey.observe({ key: this.#bounded(this.#seen.keys, event.producerKey) }, seconds);
   }
 
   #bounded(seen: Set<string>, value: string): string {

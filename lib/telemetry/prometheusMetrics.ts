@@ -60,10 +60,12 @@ export function createMetricsRegistry(pressure: HopPressure): Registry {
       pressure.watchCommitLatency(() => created.figures);
       byLabel = created;
     }
-    byLabel.observe(events, atMs);
     for (const event of events) {
       const acceptedAtMs = Number(event.acceptedAtMs ?? 0);
-      if (acceptedAtMs > 0) acceptToCommit.observe(Math.max(0, atMs - acceptedAtMs) / 1_000);
+      if (!(acceptedAtMs > 0)) continue;
+      const seconds = Math.max(0, atMs - acceptedAtMs) / 1_000;
+      acceptToCommit.observe(seconds);
+      byLabel.observe(event, seconds);
     }
   });
 
