@@ -14,7 +14,7 @@ import type { EdgeTraffic } from './EdgeTraffic.js';
 import { markAdmitted, type Admission, type Verdict } from './admission/Admission.js';
 import { classOfRequest } from './admission/priorityClasses.js';
 import { hotItems } from './hotItems.js';
-import { IntakeUnavailableError, LargerThanCapacityError, NoCreditError, type IntakeClient } from './IntakeClient.js';
+import { IntakeUnavailableError, NoCreditError, type IntakeClient } from './IntakeClient.js';
 import { HopRefusedError, type MeshPressure } from './MeshPressure.js';
 import { parseEvents, type ParseLimits } from './parseEvents.js';
 import type { PressureStream } from './PressureStream.js';
@@ -188,8 +188,6 @@ async function ingest(request: IncomingMessage, response: ServerResponse, option
     if (error instanceof NoCreditError) {
       options.admission.count(caller, priority, 'shed', parsed.events.length);
       await refuseForCapacity(response, options, error);
-    } else if (error instanceof LargerThanCapacityError) {
-      reply(response, 413, { error: error.message });
     } else if (error instanceof IntakeUnavailableError) {
       response.setHeader('Retry-After', '1');
       reply(response, 503, { error: error.message });
