@@ -6,6 +6,12 @@ const labelValue = /^[A-Za-z0-9._-]{1,64}$/;
 /** Distinct classes, and keys, reported at most: upstream's data must not grow the series without bound. */
 const maxLabelValues = 64;
 const refreshEveryMs = 1_000;
+/**
+ * Events of one class (or key) a commit adds to its summary at most, evenly spread over them. A
+ * summary's observation costs a t-digest insert per age bucket (most of the sink's time when every
+ * event was observed); a few dozen per commit, over 10 s of commits, keep the quantiles as exact.
+ */
+export const maxObservedPerCommit = 32;
 
 export interface LatencyFigures { p50_ms: number; p99_ms: number }
 export interface CommitLatencyFigures { classes: Record<string, LatencyFigures>; keys: Record<string, LatencyFigures> }
@@ -31,11 +37,25 @@ export class CommitLatencyByLabel {
   /** The last 10 s's median and p99, per class and per key, as of the last refresh. */
   get figures(): CommitLatencyFigures { return this.#figures; }
 
-  /** One committed event, `seconds` after the intake took it. */
-  observe(event: PassedEvent, seconds: number): void {
-    if (!event.priorityClass) return;
-    this.#byClass.observe({ class: this.#bounded(this.#seen.classes, event.priorityClass) }, seconds);
-    if (event.producerKey) this.#byKey.observe({ key: this.#bounded(this.#seen.keys, event.producerKey) }, seconds);
+  /** One commit's events, `acceptToCommitSeconds[i]` after the intake took `events[i]`. */
+  observeCommit(events: readonly PassedEvent[], acceptToCommitSeconds: readonly number[]): void {
+    this.#observeSpread(this.#byClass, 'class', events, acceptToCommitSeconds, (event) => event.priorityClass ? this.#bounded(this.#seen.classes, event.priorityClass) : undefined);
+    this.#observeSpread(this.#byKey, 'key', events, acceptToCommitSeconds, (event) => event.priorityClass && event.producerKey ? this.#bounded(this.#seen.keys, event.producerKey) : undefined);
+  }
+
+  /** Every label's events observed, or, of a label with more than maxObservedPerCommit, every n-th. */
+  #observeSpread(summary: Summary, label: string, events: readonly PassedEvent[], seconds: readonly number[], labelOf: (event: PassedEvent) => string | undefined): void {
+    const labels = events.map(labelOf);
+    const counts = new Map<string, number>();
+    for (const value of labels) if (value !== undefined) counts.set(value, (counts.get(value) ?? 0) + 1);
+    const seen = new Map<string, number>();
+    for (let i = 0; i < events.length; i++) {
+      const value = labels[i];
+      if (value === undefined || !(seconds[i]! >= 0)) continue;
+      const index = seen.get(value) ?? 0;
+      seen.set(value, index + 1);
+      if (index % Math.ceil(counts.get(value)! / maxObservedPerCommit) === 0) summary.observe({ [label]: value }, seconds[i]!);
+    }
   }
 
   #bounded(seen: Set<string>, value: string): string {

@@ -60,13 +60,13 @@ export function createMetricsRegistry(pressure: HopPressure): Registry {
       pressure.watchCommitLatency(() => created.figures);
       byLabel = created;
     }
-    for (const event of events) {
+    // Negative where the event carries no acceptance time: neither observes it.
+    const seconds = events.map((event) => {
       const acceptedAtMs = Number(event.acceptedAtMs ?? 0);
-      if (!(acceptedAtMs > 0)) continue;
-      const seconds = Math.max(0, atMs - acceptedAtMs) / 1_000;
-      acceptToCommit.observe(seconds);
-      byLabel.observe(event, seconds);
-    }
+      return acceptedAtMs > 0 ? Math.max(0, atMs - acceptedAtMs) / 1_000 : -1;
+    });
+    for (const value of seconds) if (value >= 0) acceptToCommit.observe(value);
+    byLabel.observeCommit(events, seconds);
   });
 
   gauge('mesh_link_credit_available', 'Credit the receiver has granted and the sender not yet used, in events', ['link'], (g) => {
