@@ -118,8 +118,12 @@ async function tracedIngest(request: IncomingMessage, response: ServerResponse, 
 /** Answers the request; resolves with the number of events accepted. */
 async function ingest(request: IncomingMessage, response: ServerResponse, options: HttpApiOptions, caller: string, trace: Context): Promise<number> {
   // Under overload most requests are refused: deciding that before the body is read and parsed spares the work.
+  // Not a request that claims the highest class, though, while that class may wait for room: only its body can tell if it is one.
   const declaredBytes = Number(request.headers['content-length'] ?? 0);
-  const refusal = declaredBytes <= options.maxBodyBytes ? options.intake.refusalForAnyRequest() : undefined;
+  const requested = request.headers['x-priority-class'];
+  const requestedClass = Array.isArray(requested) ? requested[0] : requested;
+  const mayWait = options.admission.room.open && requestedClass === options.admission.policy.classes[0]!.name;
+  const refusal = declaredBytes <= options.maxBodyBytes && !mayWait ? options.intake.refusalForAnyRequest() : undefined;
   if (refusal) {
     discardBody(request, options.maxBodyBytes);
     await refuseForCapacity(response, options, refusal);
@@ -142,8 +146,7 @@ async function ingest(request: IncomingMessage, response: ServerResponse, option
     reply(response, parsed.status, { error: parsed.error, errors: parsed.errors });
     return 0;
   }
-  const requested = request.headers['x-priority-class'];
-  const choice = classOfRequest(options.admission.policy, parsed.events.map((event) => event.kind!), Array.isArray(requested) ? requested[0] : requested, caller);
+  const choice = classOfRequest(options.admission.policy, parsed.events.map((event) => event.kind!), requestedClass, caller);
   if (!choice.ok) {
     reply(response, 400, { error: choice.error });
     return 0;
@@ -166,7 +169,8 @@ async function ingest(request: IncomingMessage, response: ServerResponse, option
     reply(response, 413, { error: tooLarge.message });
     return 0;
   }
-  const verdict = options.admission.decide(caller, priority, parsed.events.length);
+  // Waiting for room is waiting for the source's credit: the gateway is back-pressured meanwhile.
+  const verdict = await options.admission.decideOrWait(caller, priority, parsed.events.length, () => options.intake.refusedForCredit(parsed.events.length));
   if (!verdict.admitted) {
     bucket?.refund(parsed.events.length);
     // Back-pressured only when the link has no room for it at all: a class's reserve is the edge's own choice, not downstream's.

@@ -13,6 +13,7 @@ import { createPool, isPermanentPostgresError, readDatabaseUrl } from '../lib/st
 import { Admission } from './admission/Admission.js';
 import { FairShares, readKeyWeights } from './admission/FairShares.js';
 import { readPriorityPolicy } from './admission/priorityClasses.js';
+import { readWaitingRoom } from './admission/WaitingRoom.js';
 import { loadDashboard } from './dashboardFiles.js';
 import { GrpcIngest } from './ingest/GrpcIngest.js';
 import { EdgeTraffic } from './EdgeTraffic.js';
@@ -42,6 +43,7 @@ await runService('gateway', async (env, kit) => {
   const callers = keyring.enabled ? keyring.names : [anonymousCaller];
   const priorityPolicy = readPriorityPolicy(env, keyring.names);
   const keyWeights = readKeyWeights(env, callers);
+  const waitingRoom = readWaitingRoom(env, priorityPolicy.classes.length);
   const ingestAddress = env.address('INGEST_ADDR', '127.0.0.1:50050');
   const ingestCapacity = env.integer('INGEST_LINK_CAPACITY', Math.max(2_000, limits.maxEvents), { min: limits.maxEvents, max: 1_000_000 });
   const ingestMaxLinks = env.integer('INGEST_MAX_LINKS', 32, { min: 1, max: 1_024 });
@@ -57,7 +59,8 @@ await runService('gateway', async (env, kit) => {
   kit.closeOnStop(() => pool.end());
   const intake = new IntakeClient(openOutbound('gateway', { target: sourceAddress, link: 'gateway->source', minWindow: limits.maxEvents }, { credentials: linkCredentials, routing }), kit.pressure);
   kit.pressure.watchOutbound(intake.outbound);
-  const admission = new Admission(priorityPolicy, new FairShares(keyWeights), () => intake.credit(), kit.metrics);
+  const admission = new Admission(priorityPolicy, new FairShares(keyWeights), waitingRoom, () => intake.credit(), kit.metrics);
+  intake.outbound.on('credit', () => waitingRoom.creditArrived());
   const edge = new EdgeTraffic(kit.metrics, kit.pressure, admission);
   const ingest = await GrpcIngest.start({
     listen: ingestAddress, capacity: ingestCapacity, maxLinks: ingestMaxLinks, maxBatchEvents: limits.maxEvents, maxBatchBytes: limits.maxBodyBytes,
@@ -80,6 +83,7 @@ await runService('gateway', async (env, kit) => {
       const answered = new Promise<void>((resolve) => server.close(() => resolve()));
       pressureStream.close();
       server.closeIdleConnections();
+      waitingRoom.close();
       await Promise.race([answered, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
       ingest.close('the gateway is stopping');
       await intake.close();

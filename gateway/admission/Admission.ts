@@ -3,6 +3,7 @@ import type { Event } from '../../lib/contract/loadContract.js';
 import { RateWindow } from '../../lib/telemetry/RateWindow.js';
 import type { FairShares } from './FairShares.js';
 import type { PriorityClass, PriorityPolicy } from './priorityClasses.js';
+import type { WaitingRoom } from './WaitingRoom.js';
 
 /** The intake's window as the edge sees it: the credit the source has granted the gateway and not yet used, and how fast it comes back. */
 export interface IntakeCredit {
@@ -45,7 +46,9 @@ const classActiveForMs = 2_000;
  * all (a reserve holds only while a class above it is offered events: room is kept only for
  * who will use it); and while credit is scarce (the lowest class would be refused) a key ahead of its
  * weighted share is refused in every class but the highest, so a flood of one key cannot starve
- * another's, while an idle key's share goes to the busy ones.
+ * another's, while an idle key's share goes to the busy ones. A request of the highest class with
+ * no room may wait for it in the waiting room (decideOrWait); while one waits, every lower class is
+ * refused.
  */
 export class Admission {
   readonly #counts = new Map<string, number>();
@@ -58,6 +61,7 @@ export class Admission {
   constructor(
     readonly policy: PriorityPolicy,
     readonly shares: FairShares,
+    readonly room: WaitingRoom,
     private readonly credit: () => IntakeCredit,
     registry: Registry,
     private readonly now: () => number = () => performance.now(),
@@ -75,6 +79,23 @@ export class Admission {
   /** Whether `events` of class `priority` from `key` may take the intake's credit now; counts them offered, and shed if not. */
   decide(key: string, priority: PriorityClass, events: number): Verdict {
     this.offered(key, priority, events);
+    return this.#verdict(key, priority, events);
+  }
+
+  /**
+   * As decide, except that a request of the highest class refused for want of room first waits in
+   * the waiting room for it (`onWait` is told it waits); admitted, it must take its credit in the same turn.
+   */
+  async decideOrWait(key: string, priority: PriorityClass, events: number, onWait?: () => void): Promise<Verdict> {
+    this.offered(key, priority, events);
+    if (priority.rank === 0 && this.room.open && this.#refusal(key, priority, events, this.credit()) === 'no-room') {
+      onWait?.();
+      await this.room.wait(events, () => this.#refusal(key, priority, events, this.credit()) === undefined);
+    }
+    return this.#verdict(key, priority, events);
+  }
+
+  #verdict(key: string, priority: PriorityClass, events: number): Verdict {
     const credit = this.credit();
     const reason = this.#refusal(key, priority, events, credit);
     if (reason === undefined) return { admitted: true };
@@ -128,6 +149,7 @@ export class Admission {
 
   #refusal(key: string, priority: PriorityClass, events: number, { free, window }: IntakeCredit): ShedReason | undefined {
     if (free < events) return 'no-room';
+    if (priority.rank > 0 && this.room.waitingEvents > 0) return 'reserve';
     // Before the source's first grant the window is unknown: only room is asked for.
     if (window <= 0) return undefined;
     const leftFree = (reserve: number) => free >= roomNeeded(reserve, events, window);

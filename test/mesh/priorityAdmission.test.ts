@@ -93,3 +93,44 @@ test('a request may ask for a lower class with X-Priority-Class, not a higher on
   assert.match(tooHigh.body.error, /class cart at most/);
   assert.match((await post('shop-token', 'view', 'gold')).body.error, /no priority class "gold"/);
 });
+
+test('a purchase that finds no room waits for it instead of being refused, and while it waits the room that comes back is kept from views', { timeout: 120_000 }, async (t) => {
+  const run = await startMeshUnderTest({
+    env: { INTAKE_MAX_LENGTH: '300', LINK_CAPACITY: '600' },
+    serviceEnv: { sink: { SINK_DELAY_MS: '500', STAGE_CONCURRENCY: '1', MAX_BATCH_EVENTS: '100' }, gateway: { GATEWAY_PRIORITY_WAIT_MS: '20000' } },
+  });
+  t.after(() => run.dispose());
+  const runId = `waiting-${randomBytes(3).toString('hex')}`;
+  let next = 0;
+  const post = (kind: string, count: number, headers: Record<string, string> = {}) => fetch(`${run.mesh.gatewayUrl}/v1/events`, {
+    method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(ofKind(kind, count, runId, (next += count))),
+  }).then(async (response) => ({ status: response.status, body: await response.json() as any }));
+
+  // Views, one after another without waiting for their answers, until the link to the source has no room left.
+  const views: Array<ReturnType<typeof post>> = [];
+  let full = false;
+  for (let attempt = 0; attempt < 100 && !full; attempt += 1) {
+    const answer = post('view', 100);
+    views.push(answer);
+    const early = await Promise.race([answer, sleep(100).then(() => undefined)]);
+    full = early?.status === 429 && early.body.reason === 'no-room';
+  }
+  assert.ok(full, 'the views used up the room');
+
+  // A purchase larger than a chunk of returning credit: it waits through the first chunk, which a small view would fit in.
+  let purchaseAnswer: Awaited<ReturnType<typeof post>> | undefined;
+  const purchase = post('purchase', 500, { 'x-priority-class': 'purchase' }).then((answer) => (purchaseAnswer = answer));
+  const viewsWhileWaiting: Array<Awaited<ReturnType<typeof post>>> = [];
+  while (!purchaseAnswer) {
+    const answer = await post('view', 1);
+    if (!purchaseAnswer) viewsWhileWaiting.push(answer);
+    await sleep(100);
+  }
+  assert.equal(purchaseAnswer.status, 202, JSON.stringify(purchaseAnswer.body));
+  assert.equal(purchaseAnswer.body.class, 'purchase');
+  assert.ok(viewsWhileWaiting.length > 0, 'the purchase waited');
+  assert.deepEqual(viewsWhileWaiting.filter((answer) => answer.status !== 429), [], 'no view was admitted while the purchase waited');
+  assert.ok(viewsWhileWaiting.some((answer) => answer.body.reason === 'reserve'), `a view that fitted was refused to keep the room for the purchase: ${JSON.stringify(viewsWhileWaiting.map((answer) => answer.body.reason))}`);
+  await purchase;
+  for (const answer of await Promise.all(views)) assert.ok([202, 429].includes(answer.status), JSON.stringify(answer.body));
+});
