@@ -19,15 +19,15 @@ export class EdgeHttpClient {
 
   get inFlight(): number { return this.#inFlight; }
 
-  /** Sends one JSON array of `events` events; never rejects: the outcome of all of them. */
-  post(body: string, events: number): Promise<Outcome> {
+  /** Sends one JSON array of `events` events, all of class `priority` (which it declares); never rejects: the outcome of all of them. */
+  post(body: string, events: number, priority: string): Promise<Outcome> {
     this.#inFlight += 1;
     return new Promise<Outcome>((resolve) => {
       const request = http.request(this.#endpoint, {
         method: 'POST',
         agent: this.#agent,
         timeout: this.timeoutMs,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${this.token}` },
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${this.token}`, 'x-priority-class': priority },
       }, (response) => {
         let text = '';
         response.setEncoding('utf8');

@@ -121,7 +121,7 @@ export class EdgeLoad {
     const body = JSON.stringify(this.#events(key, 'h', priority, first, count).map((event) => ({
       id: event.id, user_id: event.userId, item_id: event.itemId, kind: event.kind, event_time: eventTime, price_cents: event.priceCents,
     })));
-    void client.post(body, count).then((outcome) => ledger.settleRange(first, count, outcome, this.now()));
+    void client.post(body, count, priority).then((outcome) => ledger.settleRange(first, count, outcome, this.now()));
   }
 
   #events(key: KeyName, protocol: 'h' | 'g', priority: ClassName, first: number, count: number): Event[] {
