@@ -5,6 +5,7 @@ import {
   PROTOCOL_VERSION, flowService,
   type Downstream__Output, type Event, type Opened__Output, type Upstream,
 } from '../contract/loadContract.js';
+import { encodeUpstream } from '../contract/batchEncoder.js';
 import { createLogger } from '../log.js';
 import { AckLedger } from './AckLedger.js';
 import { CreditWindow } from './CreditWindow.js';
@@ -17,7 +18,6 @@ import { EventTooLargeError, LinkClosedError, LinkResetError } from './linkError
 
 const log = createLogger('flow.sender');
 const exchangePath = flowService.Exchange.path;
-const encodeFrame = flowService.Exchange.requestSerialize;
 const decodeFrame = flowService.Exchange.responseDeserialize as (bytes: Buffer) => Downstream__Output;
 
 export interface LinkSenderOptions {
@@ -238,7 +238,7 @@ export class LinkSender extends EventEmitter<LinkSenderEvents> implements Outbou
     this.#rejectOpenWaiters(new LinkClosedError());
     const connection = this.#connection;
     if (connection && !connection.endedBy) {
-      connection.call.write(encodeFrame({ close: { reason, code: 0 } }));
+      connection.call.write(encodeUpstream({ close: { reason, code: 0 } }));
       connection.call.end();
       const timeout = sleep(this.options.closeTimeoutMs ?? 5_000, 'timeout', { ref: false });
       if (await Promise.race([connection.ended, timeout]) === 'timeout') connection.call.cancel();
@@ -283,7 +283,7 @@ export class LinkSender extends EventEmitter<LinkSenderEvents> implements Outbou
     });
     call.on('status', (status: grpc.StatusObject) => this.#finish(connection, `${grpc.status[status.code]}: ${status.details}`));
     call.on('error', (error: grpc.ServiceError) => this.#finish(connection, `${grpc.status[error.code] ?? 'ERROR'}: ${error.details ?? error.message}`));
-    call.write(encodeFrame({ open: { link: this.options.link, sender: this.options.sender, protocolVersion: PROTOCOL_VERSION, minWindow: this.options.minWindow ?? 0 } }));
+    call.write(encodeUpstream({ open: { link: this.options.link, sender: this.options.sender, protocolVersion: PROTOCOL_VERSION, minWindow: this.options.minWindow ?? 0 } }));
     return connection.ended.then(() => (connection.opened ? performance.now() - connection.openedAtMs : -1));
   }
 
@@ -348,7 +348,7 @@ export class LinkSender extends EventEmitter<LinkSenderEvents> implements Outbou
   #breach(connection: Connection, error: ProtocolError): void {
     log.warn('receiver broke the link contract', { link: this.options.link, target: this.options.target, code: grpc.status[error.code], details: error.message });
     const { call } = connection;
-    call.write(encodeFrame({ close: { reason: error.message, code: error.code } }));
+    call.write(encodeUpstream({ close: { reason: error.message, code: error.code } }));
     call.end();
     setTimeout(() => call.cancel(), 1_000).unref();
     this.#finish(connection, `${grpc.status[error.code]}: ${error.message}`);
@@ -359,7 +359,7 @@ export class LinkSender extends EventEmitter<LinkSenderEvents> implements Outbou
     const maxBytes = connection.opened!.maxBatchBytes;
     for (let count = wanted; ; count = Math.ceil(count / 2)) {
       const batchEvents = start === 0 && count === events.length ? (events as Event[]) : events.slice(start, start + count);
-      const frame = encodeFrame({ batch: { offset: connection.sent, events: batchEvents, traceContext } } satisfies Upstream);
+      const frame = encodeUpstream({ batch: { offset: connection.sent, events: batchEvents, traceContext } } satisfies Upstream);
       if (frame.length <= maxBytes) return { frame, count };
       if (count === 1) throw new EventTooLargeError(start, events[start]?.id ?? '?', frame.length, maxBytes, connection.acknowledgedUpTo(connection.sent));
     }

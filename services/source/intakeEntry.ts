@@ -1,3 +1,4 @@
+import { encodeUpstream } from '../../lib/contract/batchEncoder.js';
 import { flowService, type Event, type Event__Output } from '../../lib/contract/loadContract.js';
 
 /**
@@ -17,7 +18,6 @@ export interface IntakeEntry {
   traceContext: Record<string, string> | undefined;
 }
 
-const encodeFrame = flowService.Exchange.requestSerialize;
 const decodeFrame = flowService.Exchange.requestDeserialize;
 
 export const batchField = 'b';
@@ -25,7 +25,7 @@ export const countField = 'n';
 
 /** The fields and values of an entry holding `events`, for XADD. */
 export function intakeEntryFields(events: readonly Event[], traceContext: Record<string, string>): [string, string, string, Buffer] {
-  const frame = encodeFrame({ batch: { offset: 0, events: events as Event[], traceContext } });
+  const frame = encodeUpstream({ batch: { offset: 0, events: events as Event[], traceContext } });
   return [countField, String(events.length), batchField, frame];
 }
 

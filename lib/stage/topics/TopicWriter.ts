@@ -1,12 +1,12 @@
 import { EventEmitter } from 'node:events';
 import type { Breaker } from '../../breaker.js';
-import { flowService, type Event } from '../../contract/loadContract.js';
+import { encodeUpstream } from '../../contract/batchEncoder.js';
+import type { Event } from '../../contract/loadContract.js';
 import { CreditWindow } from '../../flow/CreditWindow.js';
 import { releaseReservation, type Outbound, type OutboundEvents, type OutboundStats, type Reservation, type SendResult } from '../../flow/Outbound.js';
 import type { Redis } from '../../storage/redis.js';
 import { unlimitedCredit } from '../meshMode.js';
 
-const encodeFrame = flowService.Exchange.requestSerialize;
 
 /**
  * The decoupled mode's outbound: each batch is appended to the next stage's
@@ -38,7 +38,7 @@ export class TopicWriter extends EventEmitter<OutboundEvents> implements Outboun
 
   async send(events: readonly Event[], traceContext: Record<string, string> = {}): Promise<SendResult> {
     const offset = this.#sent;
-    const frame = encodeFrame({ batch: { offset, events: events as Event[], traceContext } });
+    const frame = encodeUpstream({ batch: { offset, events: events as Event[], traceContext } });
     await this.breaker.hold('XADD', () => this.redis.xadd(this.key, '*', 'b', frame));
     this.#sent += events.length;
     return { offset, count: events.length, frames: 1, creditWaitMs: 0, drainWaitMs: 0, acknowledged: Promise.resolve() };
