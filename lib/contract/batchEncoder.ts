@@ -5,9 +5,8 @@ import { flowService, packageDefinition, type Upstream } from './loadContract.js
  * (proto-loader over protobufjs) writes, in a fraction of its time: the events' sizes are
  * computed in one pass and the frame written in a second, straight into one buffer, where the
  * generic codec converts every event, queues an operation per field and copies each event's
- * bytes once more. Encoding is the largest single cost of a hop that passes events on. The
- * fields and their types are read from the contract's own descriptor; a value of a type this
- * does not write (a Long, say) sends the frame through the generic codec instead. One difference,
+ * bytes once more. Encoding is the largest single cost of a hop that passes events on. A value
+ * of a type this does not write (a Long, say) sends the frame through the generic codec instead. One difference,
  * in what is not UTF-8 at all: an unpaired surrogate is written as U+FFFD (as Buffer writes it),
  * where the generic codec writes it so in a string of 40 characters or more and as the
  * surrogate's own three bytes (which decode as three U+FFFD) in a shorter one.
@@ -15,25 +14,28 @@ import { flowService, packageDefinition, type Upstream } from './loadContract.js
 
 const serialize = flowService.Exchange.requestSerialize as (frame: Upstream) => Buffer;
 
-type FieldKind = 'string' | 'int64' | 'bool' | 'message';
-interface Field { name: string; tag: number; kind: FieldKind; nested?: Field[] }
+/**
+ * The messages as this writes them, field by field in field-number order (each named in the code
+ * below, so that every property read is of one name): checked against the contract's descriptor
+ * when loaded, so that a change to events.proto cannot go unnoticed here.
+ */
+const written: Record<string, string> = {
+  'mesh.events.v1.Event': 'id:1:string userId:2:string itemId:3:string kind:4:string eventTimeMs:5:int64 priceCents:6:int64 acceptedAtMs:7:int64 intakeId:8:string profile:9:Profile product:10:Product deadLetter:11:DeadLetter priorityClass:12:string producerKey:13:string',
+  'mesh.events.v1.Profile': 'found:1:bool segment:2:string country:3:string degraded:4:bool',
+  'mesh.events.v1.Product': 'found:1:bool name:2:string category:3:string listPriceCents:4:int64',
+  'mesh.events.v1.DeadLetter': 'stage:1:string reason:2:string',
+};
 
 interface Descriptor { type: { field: { name: string; number: number; type: string; typeName: string; label: string }[] } }
 
-function fieldsOf(messageName: string): Field[] {
-  const definition = packageDefinition[messageName] as unknown as Descriptor | undefined;
-  if (!definition) throw new Error(`the contract has no message ${messageName}`);
-  const packageName = messageName.slice(0, messageName.lastIndexOf('.'));
-  return [...definition.type.field].sort((a, b) => a.number - b.number).map((field) => {
-    const kind = (({ TYPE_STRING: 'string', TYPE_INT64: 'int64', TYPE_BOOL: 'bool', TYPE_MESSAGE: 'message' }) as Record<string, FieldKind | undefined>)[field.type];
-    if (!kind || field.label === 'LABEL_REPEATED' || field.number > 15) throw new Error(`${messageName}.${field.name} is of a kind the batch encoder does not write`);
-    const wireType = kind === 'string' || kind === 'message' ? 2 : 0;
-    const nested = kind === 'message' ? fieldsOf(field.typeName.startsWith('.') ? field.typeName.slice(1) : `${packageName}.${field.typeName}`) : undefined;
-    return { name: field.name, tag: (field.number << 3) | wireType, kind, nested };
-  });
+for (const [name, fields] of Object.entries(written)) {
+  const definition = packageDefinition[name] as unknown as Descriptor | undefined;
+  const described = definition?.type.field
+    .map((field) => `${field.label === 'LABEL_REPEATED' ? 'repeated ' : ''}${field.name}:${field.number}:${field.type === 'TYPE_MESSAGE' ? field.typeName.split('.').at(-1) : field.type.replace('TYPE_', '').toLowerCase()}`)
+    .join(' ');
+  if (described !== fields) throw new Error(`lib/contract/batchEncoder.ts writes ${name} as "${fields}", but the contract has "${described}": update the encoder with the contract`);
 }
 
-const eventFields = fieldsOf('mesh.events.v1.Event');
 const batchTag = (2 << 3) | 2;
 const offsetTag = (1 << 3) | 0;
 const eventTag = (2 << 3) | 2;
@@ -80,7 +82,7 @@ function encodeBatch(batch: NonNullable<Upstream['batch']>): Buffer {
   let content = offset === undefined || offset === null ? 0 : 1 + varintLength(offset as number);
   for (const event of events) {
     if (event === null || typeof event !== 'object') throw new Unwritable();
-    const size = messageSize(event as Record<string, unknown>, eventFields);
+    const size = eventSize(event as Message);
     content += 1 + varintLength(size) + size;
   }
   const entries = Object.entries(traceContext);
@@ -96,7 +98,7 @@ function encodeBatch(batch: NonNullable<Upstream['batch']>): Buffer {
   if (offset !== undefined && offset !== null) at = writeVarint(out, writeVarint(out, at, offsetTag), offset as number);
   for (const event of events) {
     out[at++] = eventTag;
-    at = writeMessage(out, at, event as Record<string, unknown>, eventFields);
+    at = writeEvent(out, at, event as Message);
   }
   for (const [key, value] of entries) {
     out[at++] = traceContextTag;
@@ -110,40 +112,122 @@ function encodeBatch(batch: NonNullable<Upstream['batch']>): Buffer {
   return out;
 }
 
-/** A message's size (its fields, not its own tag and length), recording what the writing pass needs; its own size is recorded first. */
-function messageSize(message: Record<string, unknown>, fields: readonly Field[]): number {
+type Message = Record<string, unknown>;
+
+/** An event's size (its fields, not its own tag and length), recording what the writing pass needs; its own size first. */
+function eventSize(event: Message): number {
   const slot = record(0);
-  let size = 0;
-  for (const field of fields) {
-    const value = message[field.name];
-    if (value === null || value === undefined) continue;
-    size += 1;
-    switch (field.kind) {
-      case 'string': {
-        if (typeof value !== 'string') throw new Unwritable();
-        const length = utf8Length(value);
-        record(length);
-        size += varintLength(length) + length;
-        break;
-      }
-      case 'int64':
-        if (!Number.isSafeInteger(value)) throw new Unwritable();
-        size += int64Length(value as number);
-        break;
-      case 'bool':
-        if (typeof value !== 'boolean') throw new Unwritable();
-        size += 1;
-        break;
-      case 'message': {
-        if (typeof value !== 'object') throw new Unwritable();
-        const nested = messageSize(value as Record<string, unknown>, field.nested!);
-        size += varintLength(nested) + nested;
-        break;
-      }
-    }
-  }
+  const size = stringSize(event.id) + stringSize(event.userId) + stringSize(event.itemId) + stringSize(event.kind)
+    + int64Size(event.eventTimeMs) + int64Size(event.priceCents) + int64Size(event.acceptedAtMs) + stringSize(event.intakeId)
+    + messageSize(event.profile, profileSize) + messageSize(event.product, productSize) + messageSize(event.deadLetter, deadLetterSize)
+    + stringSize(event.priorityClass) + stringSize(event.producerKey);
   sizes[slot] = size;
   return size;
+}
+
+function writeEvent(out: Buffer, from: number, event: Message): number {
+  let at = writeVarint(out, from, sizes[next++]!);
+  at = writeStringField(out, at, 0x0a, event.id);
+  at = writeStringField(out, at, 0x12, event.userId);
+  at = writeStringField(out, at, 0x1a, event.itemId);
+  at = writeStringField(out, at, 0x22, event.kind);
+  at = writeInt64Field(out, at, 0x28, event.eventTimeMs);
+  at = writeInt64Field(out, at, 0x30, event.priceCents);
+  at = writeInt64Field(out, at, 0x38, event.acceptedAtMs);
+  at = writeStringField(out, at, 0x42, event.intakeId);
+  at = writeMessageField(out, at, 0x4a, event.profile, writeProfile);
+  at = writeMessageField(out, at, 0x52, event.product, writeProduct);
+  at = writeMessageField(out, at, 0x5a, event.deadLetter, writeDeadLetter);
+  at = writeStringField(out, at, 0x62, event.priorityClass);
+  return writeStringField(out, at, 0x6a, event.producerKey);
+}
+
+function profileSize(profile: Message): number {
+  return boolSize(profile.found) + stringSize(profile.segment) + stringSize(profile.country) + boolSize(profile.degraded);
+}
+
+function writeProfile(out: Buffer, from: number, profile: Message): number {
+  let at = writeBoolField(out, from, 0x08, profile.found);
+  at = writeStringField(out, at, 0x12, profile.segment);
+  at = writeStringField(out, at, 0x1a, profile.country);
+  return writeBoolField(out, at, 0x20, profile.degraded);
+}
+
+function productSize(product: Message): number {
+  return boolSize(product.found) + stringSize(product.name) + stringSize(product.category) + int64Size(product.listPriceCents);
+}
+
+function writeProduct(out: Buffer, from: number, product: Message): number {
+  let at = writeBoolField(out, from, 0x08, product.found);
+  at = writeStringField(out, at, 0x12, product.name);
+  at = writeStringField(out, at, 0x1a, product.category);
+  return writeInt64Field(out, at, 0x20, product.listPriceCents);
+}
+
+function deadLetterSize(deadLetter: Message): number {
+  return stringSize(deadLetter.stage) + stringSize(deadLetter.reason);
+}
+
+function writeDeadLetter(out: Buffer, from: number, deadLetter: Message): number {
+  const at = writeStringField(out, from, 0x0a, deadLetter.stage);
+  return writeStringField(out, at, 0x12, deadLetter.reason);
+}
+
+// A field is written when it is set (not null nor undefined), even at its default, as the generic codec does.
+
+function stringSize(value: unknown): number {
+  if (value === null || value === undefined) return 0;
+  if (typeof value !== 'string') throw new Unwritable();
+  const length = utf8Length(value);
+  record(length);
+  return 1 + varintLength(length) + length;
+}
+
+function int64Size(value: unknown): number {
+  if (value === null || value === undefined) return 0;
+  if (!Number.isSafeInteger(value)) throw new Unwritable();
+  return 1 + int64Length(value as number);
+}
+
+function boolSize(value: unknown): number {
+  if (value === null || value === undefined) return 0;
+  if (typeof value !== 'boolean') throw new Unwritable();
+  return 2;
+}
+
+/** A nested message's size with its tag and length; its own size is recorded before its fields'. */
+function messageSize(value: unknown, fieldsSize: (message: Message) => number): number {
+  if (value === null || value === undefined) return 0;
+  if (typeof value !== 'object') throw new Unwritable();
+  const slot = record(0);
+  const size = fieldsSize(value as Message);
+  sizes[slot] = size;
+  return 1 + varintLength(size) + size;
+}
+
+function writeStringField(out: Buffer, at: number, tag: number, value: unknown): number {
+  if (value === null || value === undefined) return at;
+  out[at] = tag;
+  return writeString(out, at + 1, value as string);
+}
+
+function writeInt64Field(out: Buffer, at: number, tag: number, value: unknown): number {
+  if (value === null || value === undefined) return at;
+  out[at] = tag;
+  return writeInt64(out, at + 1, value as number);
+}
+
+function writeBoolField(out: Buffer, at: number, tag: number, value: unknown): number {
+  if (value === null || value === undefined) return at;
+  out[at] = tag;
+  out[at + 1] = value ? 1 : 0;
+  return at + 2;
+}
+
+function writeMessageField(out: Buffer, at: number, tag: number, value: unknown, writeFields: (out: Buffer, at: number, message: Message) => number): number {
+  if (value === null || value === undefined) return at;
+  out[at] = tag;
+  return writeFields(out, writeVarint(out, at + 1, sizes[next++]!), value as Message);
 }
 
 function entrySize(key: string, value: string): number {
@@ -154,23 +238,6 @@ function entrySize(key: string, value: string): number {
   record(keyLength);
   record(valueLength);
   return size;
-}
-
-/** Writes a message's length and fields, as messageSize measured them. */
-function writeMessage(out: Buffer, from: number, message: Record<string, unknown>, fields: readonly Field[]): number {
-  let at = writeVarint(out, from, sizes[next++]!);
-  for (const field of fields) {
-    const value = message[field.name];
-    if (value === null || value === undefined) continue;
-    out[at++] = field.tag;
-    switch (field.kind) {
-      case 'string': at = writeString(out, at, value as string); break;
-      case 'int64': at = writeInt64(out, at, value as number); break;
-      case 'bool': out[at++] = value ? 1 : 0; break;
-      case 'message': at = writeMessage(out, at, value as Record<string, unknown>, field.nested!); break;
-    }
-  }
-  return at;
 }
 
 /** Writes a string's length, from the sizes, and its UTF-8 bytes. */
