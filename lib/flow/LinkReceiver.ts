@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { status, type ServerDuplexStream } from '@grpc/grpc-js';
+import { decodeUpstream } from '../contract/batchDecoder.js';
 import { PROTOCOL_VERSION, flowService, type Downstream, type Event__Output, type Upstream__Output } from '../contract/loadContract.js';
 import { createLogger } from '../log.js';
 import { AckTracker } from './AckTracker.js';
@@ -11,7 +12,6 @@ import { ReceiveWindow } from './ReceiveWindow.js';
 import { timeSizedWindow } from './timeSizedWindow.js';
 
 const log = createLogger('flow.receiver');
-const decodeFrame = flowService.Exchange.requestDeserialize as (bytes: Buffer) => Upstream__Output;
 
 /** The most UTF-8 bytes of the link and sender names an Open may carry. */
 export const maxNameBytes = 256;
@@ -241,7 +241,7 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
   #onBytes(bytes: Buffer): void {
     if (this.#state === 'ended') return;
     try {
-      const frame = decodeFrame(bytes);
+      const frame = decodeUpstream(bytes);
       switch (frame.frame) {
         case 'open': return this.#onOpen(frame.open!);
         case 'batch': return this.#onBatch(frame.batch!);

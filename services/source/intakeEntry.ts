@@ -1,5 +1,6 @@
+import { decodeUpstream } from '../../lib/contract/batchDecoder.js';
 import { encodeUpstream } from '../../lib/contract/batchEncoder.js';
-import { flowService, type Event, type Event__Output } from '../../lib/contract/loadContract.js';
+import type { Event, Event__Output } from '../../lib/contract/loadContract.js';
 
 /**
  * One intake entry: the events of one accepted delivery, in the protobuf
@@ -18,7 +19,6 @@ export interface IntakeEntry {
   traceContext: Record<string, string> | undefined;
 }
 
-const decodeFrame = flowService.Exchange.requestDeserialize;
 
 export const batchField = 'b';
 export const countField = 'n';
@@ -43,7 +43,7 @@ export function decodeIntakeEntry(id: string, fields: ReadonlyArray<Buffer | str
   let traceContext: Record<string, string> | undefined;
   try {
     if (bytes === undefined) throw new Error(`no field "${batchField}"`);
-    const batch = decodeFrame(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes, 'latin1')).batch;
+    const batch = decodeUpstream(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes, 'latin1')).batch;
     if (!batch || batch.events.length === 0) throw new Error('no events');
     events = batch.events;
     for (let index = 0; index < events.length; index += 1) events[index]!.intakeId = `${id}/${index}`;

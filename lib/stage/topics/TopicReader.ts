@@ -1,5 +1,5 @@
 import type { Breaker } from '../../breaker.js';
-import { flowService } from '../../contract/loadContract.js';
+import { decodeUpstream } from '../../contract/batchDecoder.js';
 import type { Delivery } from '../../flow/LinkReceiver.js';
 import { createLogger } from '../../log.js';
 import { ConsumerGroup, type StreamEntry } from '../../storage/ConsumerGroup.js';
@@ -7,7 +7,6 @@ import type { Redis } from '../../storage/redis.js';
 import type { InboundLinkFigures } from '../../telemetry/HopPressure.js';
 import type { Inbound } from '../Inbound.js';
 
-const decodeFrame = flowService.Exchange.requestDeserialize;
 const log = createLogger('topic');
 const blockMs = 1_000;
 /** Entries read at once, as a consumer polls many records: the most a reader holds beyond what it processes. */
@@ -25,7 +24,7 @@ export class TopicReader implements Inbound {
   /** Entries in the topic (each a batch), as last read. */
   #length = 0;
   #replayFrom: string | undefined = '0';
-  readonly #buffered: Array<{ id: string; batch: ReturnType<typeof decodeFrame>['batch'] & object }> = [];
+  readonly #buffered: Array<{ id: string; batch: ReturnType<typeof decodeUpstream>['batch'] & object }> = [];
   readonly #timer: NodeJS.Timeout;
   readonly #consumerGroup: ConsumerGroup;
 
@@ -67,7 +66,7 @@ export class TopicReader implements Inbound {
         if (signal.aborted) return [];
         throw error;
       });
-      for (const { id, fields } of entries) this.#buffered.push({ id, batch: decodeFrame(fields[1]!).batch! });
+      for (const { id, fields } of entries) this.#buffered.push({ id, batch: decodeUpstream(fields[1]!).batch! });
     }
     return undefined;
   }
