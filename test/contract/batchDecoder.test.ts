@@ -1,18 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeUpstream } from '../../lib/contract/batchDecoder.js';
+import { seededRandom } from '../helpers/random.js';
 import { flowService, type Event, type Upstream } from '../../lib/contract/loadContract.js';
 
 const encode = flowService.Exchange.requestSerialize as (frame: Upstream) => Buffer;
 const generic = flowService.Exchange.requestDeserialize;
-
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 1_103_515_245 + 12_345) % 2_147_483_648;
-    return state / 2_147_483_648;
-  };
-}
 
 const alphabet = ['a', 'Z', '0', '-', '/', 'é', '€', '中', '😀'];
 
@@ -45,7 +38,7 @@ const outcome = (decode: (bytes: Buffer) => unknown, bytes: Buffer) => {
 };
 
 test('a Batch frame decodes to exactly what the contract\'s generic codec makes of it, for events of every shape', () => {
-  const next = random(7);
+  const { next } = seededRandom(7);
   for (let round = 0; round < 300; round += 1) {
     const bytes = frameFrom(next);
     assert.deepStrictEqual(decodeUpstream(bytes), generic(bytes), `round ${round}`);
@@ -55,7 +48,7 @@ test('a Batch frame decodes to exactly what the contract\'s generic codec makes 
 });
 
 test('bytes that are not a well-formed Batch (unknown fields, wrong wire types, a message twice, flipped or cut bytes) read as the generic codec reads them, or fail as it does', () => {
-  const next = random(11);
+  const { next } = seededRandom(11);
   const unknownField = Buffer.from([0xa0, 0x06, 0x2a]); // field 100, a varint: skipped by both
   for (let round = 0; round < 3_000; round += 1) {
     const valid = frameFrom(next);
@@ -68,9 +61,7 @@ test('bytes that are not a well-formed Batch (unknown fields, wrong wire types, 
       assert.deepStrictEqual(outcome(decodeUpstream, cut), outcome(generic, cut), `round ${round}: cut`);
       continue;
     } else if (damage < 0.8) {
-      // An unknown field, and an event's field 1 as a varint, inside the first event: the lengths around it grow by the same.
-      const spliced = Buffer.concat([valid.subarray(0, 0), valid]);
-      assert.deepStrictEqual(outcome(decodeUpstream, spliced), outcome(generic, spliced));
+      // Appended to an event: an unknown field (skipped by both), its field 1 as a varint, a profile twice (merged by the generic codec).
       const inner = encode({ batch: { offset: 1, events: [{ id: 'x' }], traceContext: {} } });
       for (const extra of [unknownField, Buffer.from([0x08, 0x05]), Buffer.from([0x4a, 0x02, 0x08, 0x01, 0x4a, 0x02, 0x10, 0x00])]) {
         const event = Buffer.concat([inner.subarray(inner.length - 3), extra]);

@@ -1,19 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeUpstream } from '../../lib/contract/batchEncoder.js';
+import { seededRandom } from '../helpers/random.js';
 import { flowService, type Event, type Upstream } from '../../lib/contract/loadContract.js';
 
 const generic = flowService.Exchange.requestSerialize as (frame: Upstream) => Buffer;
 const decode = flowService.Exchange.requestDeserialize;
-
-/** A seeded generator, so that a failure can be run again. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 1_103_515_245 + 12_345) % 2_147_483_648;
-    return state / 2_147_483_648;
-  };
-}
 
 const alphabet = ['a', 'Z', '0', '-', '/', ' ', 'é', 'ü', '€', '中', '😀', '\u{10FFFF}'];
 
@@ -41,7 +33,7 @@ function eventFrom(next: () => number, index: number): Event {
 }
 
 test('a Batch frame is encoded to exactly the bytes of the contract\'s generic codec, for events of every shape', () => {
-  const next = random(20261202);
+  const { next } = seededRandom(20261202);
   for (let round = 0; round < 200; round += 1) {
     const events = Array.from({ length: 1 + Math.floor(next() * 40) }, (_, i) => eventFrom(next, i));
     const traceContext: Record<string, string> = next() < 0.5 ? {} : { traceparent: `00-${round}-01`, tracestate: next() < 0.5 ? 'vendor=é' : '' };
