@@ -1,14 +1,18 @@
+import { assertFramesAsWritten } from './framesAsWritten.js';
 import { flowService, type Event__Output, type Upstream__Output } from './loadContract.js';
 
 /**
  * An Upstream frame of a Batch, decoded to exactly what the contract's generic codec (proto-loader
  * over protobufjs, with its defaults) makes of it, in about three quarters of its time and half its
  * garbage: the generic codec builds a message object for every event and then a plain copy of it;
- * this reads each field straight into the one plain object. The fields are named in the code (batchEncoder.ts checks them against the
- * contract's descriptor when loaded). Anything out of the ordinary (an Open or a Close, a field of an
- * unexpected wire type, a message field twice, bytes that run out) goes through the generic codec,
- * so the two cannot disagree on what a frame says, nor on what makes one unreadable.
+ * this reads each field straight into the one plain object. The fields are named in the code, as
+ * framesAsWritten.ts checks them against the contract. Anything out of the ordinary (an Open or a
+ * Close, a field of an unexpected wire type, a message field twice, bytes that run out) goes
+ * through the generic codec, so the two cannot disagree on what a frame says, nor on what makes
+ * one unreadable.
  */
+
+assertFramesAsWritten();
 
 const deserialize = flowService.Exchange.requestDeserialize as (bytes: Buffer) => Upstream__Output;
 

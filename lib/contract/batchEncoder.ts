@@ -1,40 +1,22 @@
-import { flowService, packageDefinition, type Upstream } from './loadContract.js';
+import { assertFramesAsWritten } from './framesAsWritten.js';
+import { flowService, type Upstream } from './loadContract.js';
 
 /**
  * The Upstream frame of a Batch, encoded to exactly the bytes the contract's generic codec
  * (proto-loader over protobufjs) writes, in a fraction of its time: the events' sizes are
  * computed in one pass and the frame written in a second, straight into one buffer, where the
  * generic codec converts every event, queues an operation per field and copies each event's
- * bytes once more. Encoding is the largest single cost of a hop that passes events on. A value
- * of a type this does not write (a Long, say) sends the frame through the generic codec instead. One difference,
- * in what is not UTF-8 at all: an unpaired surrogate is written as U+FFFD (as Buffer writes it),
- * where the generic codec writes it so in a string of 40 characters or more and as the
- * surrogate's own three bytes (which decode as three U+FFFD) in a shorter one.
+ * bytes once more. Encoding is the largest single cost of a hop that passes events on. The
+ * fields are named in the code, as framesAsWritten.ts checks them against the contract. A value
+ * of a type this does not write (a Long, say) sends the frame through the generic codec instead.
+ * One difference, in what is not UTF-8 at all: an unpaired surrogate is written as U+FFFD (as
+ * Buffer writes it), where the generic codec writes it so in a string of 40 characters or more and
+ * as the surrogate's own three bytes (which decode as three U+FFFD) in a shorter one.
  */
 
 const serialize = flowService.Exchange.requestSerialize as (frame: Upstream) => Buffer;
 
-/**
- * The messages as this writes them, field by field in field-number order (each named in the code
- * below, so that every property read is of one name): checked against the contract's descriptor
- * when loaded, so that a change to events.proto cannot go unnoticed here.
- */
-const written: Record<string, string> = {
-  'mesh.events.v1.Event': 'id:1:string userId:2:string itemId:3:string kind:4:string eventTimeMs:5:int64 priceCents:6:int64 acceptedAtMs:7:int64 intakeId:8:string profile:9:Profile product:10:Product deadLetter:11:DeadLetter priorityClass:12:string producerKey:13:string',
-  'mesh.events.v1.Profile': 'found:1:bool segment:2:string country:3:string degraded:4:bool',
-  'mesh.events.v1.Product': 'found:1:bool name:2:string category:3:string listPriceCents:4:int64',
-  'mesh.events.v1.DeadLetter': 'stage:1:string reason:2:string',
-};
-
-interface Descriptor { type: { field: { name: string; number: number; type: string; typeName: string; label: string }[] } }
-
-for (const [name, fields] of Object.entries(written)) {
-  const definition = packageDefinition[name] as unknown as Descriptor | undefined;
-  const described = definition?.type.field
-    .map((field) => `${field.label === 'LABEL_REPEATED' ? 'repeated ' : ''}${field.name}:${field.number}:${field.type === 'TYPE_MESSAGE' ? field.typeName.split('.').at(-1) : field.type.replace('TYPE_', '').toLowerCase()}`)
-    .join(' ');
-  if (described !== fields) throw new Error(`lib/contract/batchEncoder.ts writes ${name} as "${fields}", but the contract has "${described}": update the encoder with the contract`);
-}
+assertFramesAsWritten();
 
 const batchTag = (2 << 3) | 2;
 const offsetTag = (1 << 3) | 0;

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { status, type ServerDuplexStream } from '@grpc/grpc-js';
 import { decodeUpstream } from '../contract/batchDecoder.js';
-import { PROTOCOL_VERSION, flowService, type Downstream, type Event__Output, type Upstream__Output } from '../contract/loadContract.js';
+import { PROTOCOL_VERSION, type Downstream, type Event__Output, type Upstream__Output } from '../contract/loadContract.js';
 import { createLogger } from '../log.js';
 import { AckTracker } from './AckTracker.js';
 import type { BatchCost } from './BatchCost.js';

@@ -19,7 +19,6 @@ export interface IntakeEntry {
   traceContext: Record<string, string> | undefined;
 }
 
-
 export const batchField = 'b';
 export const countField = 'n';
 

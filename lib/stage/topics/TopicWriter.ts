@@ -7,7 +7,6 @@ import { releaseReservation, type Outbound, type OutboundEvents, type OutboundSt
 import type { Redis } from '../../storage/redis.js';
 import { unlimitedCredit } from '../meshMode.js';
 
-
 /**
  * The decoupled mode's outbound: each batch is appended to the next stage's
  * topic (a Redis Stream, one entry per batch, holding the Batch frame the link
