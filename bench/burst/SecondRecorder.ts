@@ -6,7 +6,7 @@ import type { Mesh } from '../../tools/launcher/Mesh.js';
 import type { SecondStats } from '../loadgen/tally.js';
 
 /** `queued` includes the hop's intake, if it has one; `intake` is that part alone. */
-export interface HopFigures { queued: number; in_flight: number; intake?: number }
+export interface HopFigures { queued: number; in_flight: number; intake?: number; window?: number; intake_window?: number }
 
 /** One second of a mode's run, [t, t+1) after the load started. */
 export interface SecondSample {
@@ -94,11 +94,16 @@ export class SecondRecorder {
         const snapshot = hop as HopSnapshot;
         let queued = snapshot.intake?.length ?? 0;
         let inFlight = 0;
+        let window = 0;
         for (const link of snapshot.links) {
-          if (link.direction === 'in') queued += link.queue_depth;
-          else inFlight += link.in_flight_events;
+          if (link.direction === 'in') {
+            queued += link.queue_depth;
+            window += link.window ?? 0;
+          } else inFlight += link.in_flight_events;
         }
-        hops[hop.name] = snapshot.intake ? { queued, in_flight: inFlight, intake: snapshot.intake.length } : { queued, in_flight: inFlight };
+        hops[hop.name] = snapshot.intake
+          ? { queued, in_flight: inFlight, window, intake: snapshot.intake.length, intake_window: snapshot.intake.window }
+          : { queued, in_flight: inFlight, window };
       }
       return hops;
     } catch {
