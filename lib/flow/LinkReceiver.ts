@@ -9,7 +9,7 @@ import { CreditRoundTrip } from './CreditRoundTrip.js';
 import { DrainRate } from './DrainRate.js';
 import { ProtocolError, failedPrecondition, invalidArgument, resourceExhausted } from './ProtocolError.js';
 import { ReceiveWindow } from './ReceiveWindow.js';
-import { timeSizedWindow } from './timeSizedWindow.js';
+import { heldBackShare, timeSizedWindow } from './timeSizedWindow.js';
 
 const log = createLogger('flow.receiver');
 
@@ -104,6 +104,9 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
   /** Since the last resize: the consumer found nothing to take; its own downstream held it back; the sender had (nearly) used up its credit. */
   #consumerWaited = false;
   #consumerHeldBack = false;
+  /** Since the last resize: how long the consumer had waited for its downstream's credit before the deliveries it took. */
+  #heldBackMs = 0;
+  #lastResizeMs = performance.now();
   #senderStarved = false;
 
   #state: State = 'awaiting-open';
@@ -156,12 +159,15 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
 
   /**
    * A delivery of at most `maxEvents` events if one can be handed out now; `readable` says when to
-   * try again. `heldBack`: the consumer's own downstream limits what it takes (see Inbound#next).
+   * try again. `heldBackMs`: the consumer's own downstream limits what it takes, and it waited this
+   * long for its credit (see Inbound#next).
    */
-  takeNow(maxEvents = Number.POSITIVE_INFINITY, heldBack = false): Delivery | undefined {
+  takeNow(maxEvents = Number.POSITIVE_INFINITY, heldBackMs = 0): Delivery | undefined {
+    const heldBack = heldBackMs > 0;
     if (this.#buffer.length === 0) this.#consumerWaited = true;
     if (heldBack) this.#consumerHeldBack = true;
     if (this.#state === 'ended' || this.#buffer.length === 0 || this.#acks.full) return undefined;
+    this.#heldBackMs += heldBackMs;
     return this.#deliver(Math.max(1, maxEvents), heldBack);
   }
 
@@ -293,10 +299,14 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
    */
   #resize(): void {
     const rate = this.drain.sample();
+    const nowMs = performance.now();
     const heldBack = this.#consumerHeldBack;
-    // Kept up: it found nothing to take at times, and its own downstream never held it back.
-    const keptUp = this.#consumerWaited && !heldBack;
     const busyBatch = this.#busyBatch;
+    // Kept up: it found nothing to take at times, and neither did its own downstream hold it back nor did it find its link backed up.
+    const keptUp = this.#consumerWaited && !heldBack && busyBatch === 0;
+    const mostlyHeldBack = 2 * this.#heldBackMs >= nowMs - this.#lastResizeMs;
+    this.#lastResizeMs = nowMs;
+    this.#heldBackMs = 0;
     const starved = this.#senderStarved;
     this.#busyBatch = 0;
     this.#consumerWaited = false;
@@ -306,7 +316,8 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
     const shareMs = this.options.latencyShareMs!;
     const sized = timeSizedWindow({
       perSecond: rate,
-      shareMs,
+      // Held back by its own downstream most of the time, this hop is not the bottleneck: what it holds only waits.
+      shareMs: mostlyHeldBack ? shareMs * heldBackShare : shareMs,
       roundTripMs: this.roundTrip.estimateMs,
       busyBatch,
       busyBatchShares: this.#busyBatchShares(),
@@ -343,7 +354,7 @@ export class LinkReceiver extends EventEmitter implements AsyncIterable<Delivery
   #busyBatchShares(): number {
     const cost = this.options.batchCost;
     const smallerIsQuicker = cost?.smallerIsQuicker;
-    if (smallerIsQuicker !== undefined) return smallerIsQuicker ? 2 : Number.POSITIVE_INFINITY;
+    if (smallerIsQuicker !== undefined) return smallerIsQuicker ? 1 : Number.POSITIVE_INFINITY;
     const meanMs = cost?.meanMs;
     return meanMs !== undefined && meanMs > 2 * this.options.latencyShareMs! ? 2 : 4;
   }

@@ -1,6 +1,12 @@
 /** A window of what keeps a link busy is held this many times over: the rate and the round trip are estimates. */
 const busyHeadroom = 2;
 
+/**
+ * The part of its share a queue holds whose consumer spends most of its time waiting for its own
+ * downstream's credit: that hop is not the bottleneck, so what it holds only waits, and the
+ * bottleneck's own queue and batch in hand need the time.
+ */
+export const heldBackShare = 0.25;
 
 export interface TimeSizing {
   /** Events per second the consumer drains. */

@@ -43,10 +43,10 @@ export class InboundLinks implements Inbound {
   }
 
   /** The next delivery of at most `maxEvents` events from any link; undefined once `signal` aborts. */
-  async next(maxEvents: number, signal: AbortSignal, heldBack = false): Promise<Delivery | undefined> {
+  async next(maxEvents: number, signal: AbortSignal, heldBackMs = 0): Promise<Delivery | undefined> {
     for (;;) {
       if (signal.aborted) return undefined;
-      const delivery = this.#takeRoundRobin(maxEvents, heldBack);
+      const delivery = this.#takeRoundRobin(maxEvents, heldBackMs);
       if (delivery) return delivery;
       await new Promise<void>((resolve) => {
         const wake = () => { signal.removeEventListener('abort', wake); this.#wake = undefined; resolve(); };
@@ -68,11 +68,11 @@ export class InboundLinks implements Inbound {
     for (const link of this.#links) link.reset(details);
   }
 
-  #takeRoundRobin(maxEvents: number, heldBack: boolean): Delivery | undefined {
+  #takeRoundRobin(maxEvents: number, heldBackMs: number): Delivery | undefined {
     const links = [...this.#links];
     for (let i = 0; i < links.length; i += 1) {
       const link = links[(this.#cursor + i) % links.length]!;
-      const delivery = link.takeNow(maxEvents, heldBack);
+      const delivery = link.takeNow(maxEvents, heldBackMs);
       if (delivery) {
         this.#taken += delivery.events.length;
         const name = this.#takenByLink.has(link.name) || this.#takenByLink.size < maxLinkNames ? link.name : 'other';

@@ -1,6 +1,6 @@
 import type { Delivery } from '../flow/LinkReceiver.js';
 import type { Outbound, Reservation } from '../flow/Outbound.js';
-import type { Inbound } from './Inbound.js';
+import { heldBackFor, type Inbound } from './Inbound.js';
 
 export interface Taken {
   delivery: Delivery;
@@ -41,7 +41,8 @@ export async function takeWithinCredit(
   }
   const creditWait = creditWaitFromMs === undefined ? undefined : { fromMs: creditWaitFromMs, toMs: Date.now() };
   waiting('input');
-  const delivery = await inbound.next(reservation?.events ?? maxEvents, signal, creditWait !== undefined && othersInHand() === 0);
+  const heldBackMs = creditWait !== undefined && othersInHand() === 0 ? heldBackFor(creditWait.toMs - creditWait.fromMs) : 0;
+  const delivery = await inbound.next(reservation?.events ?? maxEvents, signal, heldBackMs);
   if (!delivery) {
     if (reservation) outbound!.release(reservation);
     return undefined;

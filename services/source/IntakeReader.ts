@@ -39,8 +39,8 @@ export class IntakeReader {
   constructor(
     private readonly intake: Intake,
     private readonly downstream: Outbound,
-    /** Told of entries read for the first time and of entries removed, in events and in entries: the intake writer's room; and what it holds unread. */
-    private readonly counts: { readonly unread: number; read(events: number, entries: number): void; removed(events: number, entries: number): void },
+    /** Told of entries read for the first time and of entries removed, in events and in entries (the intake writer's room), and of every wait for credit; and what it holds unread. */
+    private readonly counts: { readonly unread: number; heldBack(ms: number): void; read(events: number, entries: number): void; removed(events: number, entries: number): void },
     /** Back-pressured while waiting for enrichment's credit, idle while the intake has nothing new, busy reading and sending what it holds. */
     private readonly clock: StageClock,
     /** A batch went to enrichment: for the event-time lag and the batch sizes. */
@@ -68,6 +68,7 @@ export class IntakeReader {
       const endCreditWait = creditWaitFromMs === undefined ? undefined : this.clock.begin('credit');
       const reservation = await this.downstream.reserve(maxBatchEvents, signal).finally(endCreditWait);
       const creditWaitEndMs = Date.now();
+      if (creditWaitFromMs !== undefined) this.counts.heldBack(creditWaitEndMs - creditWaitFromMs);
       const count = reservation.events;
       // What a lost send left waiting, or the rest of an entry larger than the last credit, goes before any read.
       if (this.#held.unsentEvents === 0) {

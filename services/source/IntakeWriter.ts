@@ -1,7 +1,8 @@
 import { asDeadLetter, eventRejection } from '../../lib/contract/eventRules.js';
 import { DrainRate } from '../../lib/flow/DrainRate.js';
-import { timeSizedWindow } from '../../lib/flow/timeSizedWindow.js';
+import { heldBackShare, timeSizedWindow } from '../../lib/flow/timeSizedWindow.js';
 import type { Event__Output } from '../../lib/contract/loadContract.js';
+import { heldBackFor } from '../../lib/stage/Inbound.js';
 import type { InboundLinks } from '../../lib/stage/InboundLinks.js';
 import { carrierOf, contextOf, endFailed, startProcessSpan } from '../../lib/telemetry/batchSpans.js';
 import type { Intake, IntakeCounts } from './Intake.js';
@@ -36,6 +37,9 @@ export class IntakeWriter {
   #knownEntries = 0;
   #wakeForRoom: (() => void) | undefined;
   #window: number;
+  /** Since the last resize: how long the reader waited for enrichment's credit. */
+  #readerHeldBackMs = 0;
+  #lastResizeMs: number | undefined;
   readonly drain = new DrainRate();
 
   /**
@@ -73,8 +77,13 @@ export class IntakeWriter {
   resize(nowMs = performance.now()): void {
     this.drain.backlog(this.#unread > 0);
     const rate = this.drain.sample(nowMs);
+    const mostlyHeldBack = this.#lastResizeMs !== undefined && 2 * this.#readerHeldBackMs >= nowMs - this.#lastResizeMs;
+    this.#lastResizeMs = nowMs;
+    this.#readerHeldBackMs = 0;
     if (!this.sizing.latencyShareMs || rate === undefined) return;
-    this.#window = timeSizedWindow({ perSecond: rate, shareMs: this.sizing.latencyShareMs, min: this.sizing.minWindow, max: this.maxLength });
+    // A reader mostly waiting for enrichment's credit reads as soon as it has some: what is unread only waits.
+    const shareMs = mostlyHeldBack ? this.sizing.latencyShareMs * heldBackShare : this.sizing.latencyShareMs;
+    this.#window = timeSizedWindow({ perSecond: rate, shareMs, min: this.sizing.minWindow, max: this.maxLength });
     if (this.#room() > 0) this.#wake();
   }
 
@@ -93,6 +102,11 @@ export class IntakeWriter {
     this.#lengthEntries = lengthEntries;
     this.#unreadEntries = unreadEntries;
     if (this.#room() > 0) this.#wake();
+  }
+
+  /** The reader waited `ms` for enrichment's credit: the mesh, not the intake, held it back. */
+  heldBack(ms: number): void {
+    this.#readerHeldBackMs += ms;
   }
 
   /** A source read entries it had not read before: `events` in `entries`. */
@@ -137,19 +151,24 @@ export class IntakeWriter {
   }
 
   async run(maxBatchEvents: number, signal: AbortSignal): Promise<void> {
+    let waitedForRoomMs = 0;
     while (!signal.aborted) {
       this.drain.backlog(this.#unread > 0);
       const room = this.#room();
       if (room <= 0) {
+        const fromMs = performance.now();
         await new Promise<void>((resolve) => {
           const stop = () => resolve();
           this.#wakeForRoom = () => { signal.removeEventListener('abort', stop); resolve(); };
           signal.addEventListener('abort', stop, { once: true });
         });
+        waitedForRoomMs += performance.now() - fromMs;
         continue;
       }
       // Held back by the intake's room, not by its own speed, when that is less than a whole batch.
-      const delivery = await this.inbound.next(Math.min(room, maxBatchEvents), signal, room < maxBatchEvents);
+      const heldBackMs = room < maxBatchEvents ? heldBackFor(waitedForRoomMs) : 0;
+      waitedForRoomMs = 0;
+      const delivery = await this.inbound.next(Math.min(room, maxBatchEvents), signal, heldBackMs);
       if (!delivery) continue;
       const acceptedAtMs = Date.now();
       const { span, context } = startProcessSpan('source', contextOf(delivery.traceContext), { link: delivery.link, events: delivery.events.length });

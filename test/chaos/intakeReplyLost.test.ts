@@ -28,7 +28,7 @@ test('a read of the intake whose reply is lost with the connection is re-deliver
   const enrichment = await startReceiver(consumeAll(received), { capacity: 1_000, maxBatchEvents: 500 });
   const downstream = new LinkSender({ target: enrichment.target, link: 'source->enrichment', sender: 'reply-lost-test' });
   const stopping = new AbortController();
-  const reader = new IntakeReader(intake, downstream, { unread: 0, read: () => undefined, removed: () => undefined }, new StageClock());
+  const reader = new IntakeReader(intake, downstream, { unread: 0, heldBack: () => undefined, read: () => undefined, removed: () => undefined }, new StageClock());
   const running = reader.run(100, 200, stopping.signal).catch(() => undefined);
   t.after(async () => {
     stopping.abort();

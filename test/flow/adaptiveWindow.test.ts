@@ -162,3 +162,71 @@ test('a link sized by time keeps whole batches for a consumer whose every batch 
   assert.ok(link!.window.limit >= 100, `the window holds a whole batch (${link!.window.limit})`);
   void offering;
 });
+
+test('a link whose consumer mostly waits for its own downstream\'s credit holds a quarter of its share: that hop is not the bottleneck, and what it holds only waits', { timeout: 20_000 }, async (t) => {
+  const windows: Record<string, number> = {};
+  for (const heldBackMs of [0, 40]) {
+    let link: LinkReceiver | undefined;
+    const consuming = new AbortController();
+    const receiver = await startReceiver((opened) => {
+      link = opened;
+      void (async () => {
+        // About 400 events a second, as before; held back, each take follows a 40 ms wait for credit downstream.
+        while (!consuming.signal.aborted) {
+          await sleep(50);
+          const delivery = opened.takeNow(20, heldBackMs);
+          if (delivery) delivery.acknowledge();
+          else if (opened.finished) return;
+        }
+      })();
+    }, { capacity: 1_000, maxBatchEvents: 20, latencyShareMs: 200, minWindow: 5 });
+    const sender = new LinkSender({ target: receiver.target, link: `held-back-${heldBackMs}`, sender: 'test' });
+    const offering = (async () => { for (;;) await sender.send(makeEvents(20)); })().catch(() => undefined);
+    // The first grant (1000) drains at the consumer's pace; the limit is set meanwhile.
+    await sleep(2_000);
+    windows[heldBackMs] = link!.window.limit;
+    consuming.abort();
+    sender.cancel();
+    receiver.stop();
+    void offering;
+  }
+  t.diagnostic(`limits: consumer not held back ${windows[0]}, held back ${windows[40]}`);
+  // 200 ms at 400/s is 80 events; a quarter of it 20.
+  assert.ok(windows[0]! >= 60 && windows[0]! <= 120, `not held back: its whole share (${windows[0]})`);
+  assert.ok(windows[40]! >= 10 && windows[40]! <= 30, `held back 40 ms of every 50: a quarter of it (${windows[40]})`);
+});
+
+test('a backed-up link whose consumer is quicker with smaller batches holds what drains in one share: its queue and the batch in hand then take two shares together', { timeout: 20_000 }, async (t) => {
+  let link: LinkReceiver | undefined;
+  const consuming = new AbortController();
+  const cost = new BatchCost();
+  const sizes: number[] = [];
+  const receiver = await startReceiver((opened) => {
+    link = opened;
+    void (async () => {
+      // 2 ms a batch and 0.5 ms an event, as a database slowed per row.
+      while (!consuming.signal.aborted) {
+        const delivery = await opened.take(100);
+        if (!delivery) return;
+        const ms = 2 + delivery.events.length * 0.5;
+        await sleep(ms);
+        cost.record(delivery.events.length, ms);
+        sizes.push(delivery.events.length);
+        delivery.acknowledge();
+      }
+    })();
+  }, { capacity: 2_000, maxBatchEvents: 100, latencyShareMs: 20, minWindow: 10, batchCost: cost });
+  const sender = new LinkSender({ target: receiver.target, link: 'per-event', sender: 'test' });
+  t.after(() => { consuming.abort(); sender.cancel(); receiver.stop(); });
+  const offering = (async () => { for (;;) await sender.send(makeEvents(10)); })().catch(() => undefined);
+  await sleep(5_000);
+  const last = sizes.slice(-20);
+  const mean = last.reduce((sum, size) => sum + size, 0) / last.length;
+  const drainsInShare = ((link!.drain.perSecond ?? 0) * 20) / 1_000;
+  t.diagnostic(`window ${link!.window.limit}, drains ${drainsInShare.toFixed(0)} in a share, last batches ${last.join(' ')}`);
+  assert.equal(cost.smallerIsQuicker, true);
+  // One share settles near 36 events a batch (2 + 0.5 × 36 ms ≈ 20 ms); two would settle near 76.
+  assert.ok(link!.window.limit <= 55, `about one share (${link!.window.limit})`);
+  assert.ok(mean <= 55, `batches of about one share: mean of the last ${last.length} was ${mean}`);
+  void offering;
+});

@@ -43,7 +43,7 @@ async function startReader(t: TestContext, { capacity, maxBatchEvents }: { capac
   }, { capacity, maxBatchEvents });
   const downstream = new LinkSender({ target: enrichment.target, link: 'source->enrichment', sender: 'intake-reader-test' });
   const told: Reader['told'] = { read: [], removed: [] };
-  const reader = new IntakeReader(intake, downstream, { unread: 0, read: (...counts) => told.read.push(counts), removed: (...counts) => told.removed.push(counts) }, new StageClock());
+  const reader = new IntakeReader(intake, downstream, { unread: 0, heldBack: () => undefined, read: (...counts) => told.read.push(counts), removed: (...counts) => told.removed.push(counts) }, new StageClock());
   const stopping = new AbortController();
   const running = reader.run(100, 100, stopping.signal).catch(() => undefined);
   t.after(async () => {
