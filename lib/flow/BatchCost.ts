@@ -11,6 +11,7 @@ export class BatchCost {
   #ms = 0;
   #eventsSquared = 0;
   #eventsByMs = 0;
+  #toldQuicker = false;
 
   constructor(private readonly forgetting = 0.95) {}
 
@@ -30,10 +31,17 @@ export class BatchCost {
     return this.#weight > 0 ? this.#ms / this.#weight : undefined;
   }
 
-  /** Whether most of a batch's time grows with its size, so a smaller batch would be quicker; undefined while sizeShare cannot tell. */
+  /**
+   * Whether most of a batch's time grows with its size, so a smaller batch would be quicker;
+   * undefined while sizeShare cannot tell, except that once it told so it stands while the batches
+   * are too alike to tell: a window sized by it makes them alike, and would otherwise flap. (That a
+   * batch's cost is per batch is not kept: trying smaller batches is how a change would show.)
+   */
   get smallerIsQuicker(): boolean | undefined {
     const sizeShare = this.sizeShare;
-    return sizeShare === undefined ? undefined : sizeShare >= 0.5;
+    if (sizeShare === undefined) return this.#toldQuicker || undefined;
+    this.#toldQuicker = sizeShare >= 0.5;
+    return this.#toldQuicker;
   }
 
   /**

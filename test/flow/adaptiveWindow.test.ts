@@ -132,6 +132,25 @@ test('the batch cost tells a consumer whose time grows with its batches from one
   assert.equal(new BatchCost().meanMs, undefined);
 });
 
+test('once the batch cost told that smaller batches are quicker, that stands while the batches it sized are too alike to tell; that the cost is per batch does not', () => {
+  const perEvent = new BatchCost();
+  const perBatch = new BatchCost();
+  for (let i = 0; i < 40; i += 1) {
+    const events = 100 + (i % 4) * 100;
+    perEvent.record(events, 2 + events * 0.5);
+    perBatch.record(events, 100 + (i % 2));
+  }
+  assert.equal(perEvent.smallerIsQuicker, true);
+  assert.equal(perBatch.smallerIsQuicker, false);
+  for (let i = 0; i < 200; i += 1) {
+    perEvent.record(200, 102);
+    perBatch.record(200, 100);
+  }
+  assert.equal(perEvent.sizeShare, undefined, 'the sizes are now all alike');
+  assert.equal(perEvent.smallerIsQuicker, true, 'the window sized by it made them alike: it stands');
+  assert.equal(perBatch.smallerIsQuicker, undefined, 'trying smaller batches is how a change would show');
+});
+
 test('a link sized by time keeps whole batches for a consumer whose every batch costs the same time, where sizing by its rate alone would shrink them to the minimum', { timeout: 20_000 }, async (t) => {
   let link: LinkReceiver | undefined;
   const consuming = new AbortController();
