@@ -36,6 +36,9 @@ export class IntakeWriter {
   #knownEvents = 0;
   #knownEntries = 0;
   #wakeForRoom: (() => void) | undefined;
+  /** Appends begun, and whether one is on its way to Redis. */
+  #appends = 0;
+  #appending = false;
   #window: number;
   /** Since the last resize: how long the reader waited for enrichment's credit. */
   #readerHeldBackMs = 0;
@@ -94,8 +97,14 @@ export class IntakeWriter {
    * short of) its own count are the others' and are counted at the mean size of the entries this
    * source has seen. So with one source the counts stay exact, with several the bounds hold across
    * them to within that estimate, and an empty intake (or none unread) is exactly zero again.
+   *
+   * `mark` is `syncMark()` from before Redis was asked: an append of this source's that was on its
+   * way meanwhile may be in Redis's counts and not yet in its own, and would be counted twice (an
+   * entry's worth unread that is not, which a small window cannot take: the intake would stop
+   * taking until none is unread); such counts are left alone.
    */
-  resync(lengthEntries: number, pendingEntries: number): void {
+  resync(lengthEntries: number, pendingEntries: number, mark = this.syncMark()): void {
+    if (mark === undefined || mark !== this.syncMark()) return;
     const unreadEntries = Math.max(0, lengthEntries - pendingEntries);
     this.#length = this.#scaled(this.#length, lengthEntries - this.#lengthEntries, lengthEntries);
     this.#unread = Math.min(this.#length, this.#scaled(this.#unread, unreadEntries - this.#unreadEntries, unreadEntries));
@@ -107,6 +116,11 @@ export class IntakeWriter {
   /** The reader waited `ms` for enrichment's credit: the mesh, not the intake, held it back. */
   heldBack(ms: number): void {
     this.#readerHeldBackMs += ms;
+  }
+
+  /** What `resync` compares to tell whether an append was on its way while Redis was asked; undefined while one is. */
+  syncMark(): number | undefined {
+    return this.#appending ? undefined : this.#appends;
   }
 
   /** A source read entries it had not read before: `events` in `entries`. */
@@ -173,12 +187,16 @@ export class IntakeWriter {
       const acceptedAtMs = Date.now();
       const { span, context } = startProcessSpan('source', contextOf(delivery.traceContext), { link: delivery.link, events: delivery.events.length });
       const events = delivery.events.map((event) => checked(event, acceptedAtMs));
+      this.#appends += 1;
+      this.#appending = true;
       try {
         await this.intake.append(events, carrierOf(span), context);
         span.end();
       } catch (error) {
         endFailed(span, error);
         throw error;
+      } finally {
+        this.#appending = false;
       }
       this.#length += events.length;
       this.#unread += events.length;

@@ -49,8 +49,9 @@ await runService('source', async (env, kit) => {
   const resizeTimer = setInterval(() => writer.resize(), 250);
   // Read once a second for the figures; a failed read keeps the last ones.
   const figuresTimer = setInterval(() => {
+    const mark = writer.syncMark();
     intake.figures().then(({ length, pending }) => {
-      writer.resync(length, pending);
+      writer.resync(length, pending, mark);
       Object.assign(intakeFigures, { length: writer.length, pending: writer.length - writer.unread, lag: writer.unread });
     }, () => undefined);
   }, 1_000);

@@ -237,4 +237,19 @@ describe('the intake counted in events', { timeout: 30_000 }, () => {
     writer.resync(0, 0);
     assert.deepEqual([writer.length, writer.unread], [0, 0]);
   });
+
+  test('counts Redis gave while an append of this source was on its way are left alone: that entry would be counted twice', async (t) => {
+    const { link, writer } = await startSource(t);
+    sendBatch(link, makeEvents(10));
+    await until(() => writer.length === 10);
+    const mark = writer.syncMark();
+    assert.notEqual(mark, undefined, 'no append on its way');
+    // Redis is asked; meanwhile a second append lands and is counted by this source.
+    sendBatch(link, makeEvents(10));
+    await until(() => writer.length === 20);
+    writer.resync(2, 0, mark);
+    assert.deepEqual([writer.length, writer.unread], [20, 20], 'its own counts stand');
+    writer.resync(3, 0, writer.syncMark());
+    assert.deepEqual([writer.length, writer.unread], [30, 30], 'asked afresh, an entry Redis counts beyond its own is another source\'s');
+  });
 });
