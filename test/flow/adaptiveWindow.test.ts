@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BatchCost } from '../../lib/flow/BatchCost.js';
@@ -151,7 +151,12 @@ test('once the batch cost told that smaller batches are quicker, that stands whi
   assert.equal(perBatch.smallerIsQuicker, undefined, 'trying smaller batches is how a change would show');
 });
 
-test('a link sized by time keeps whole batches for a consumer whose every batch costs the same time, where sizing by its rate alone would shrink them to the minimum', { timeout: 20_000 }, async (t) => {
+/**
+ * A link sized by time whose consumer takes up to 100 events at once and spends `batchMs(events, i)`
+ * on its i-th batch, recorded in its batch cost; after `forMs` of a sender offering frames of
+ * `frameEvents`, the window, the last 20 batch sizes and their mean, and what drains in `shareMs`.
+ */
+async function consumeCosted(t: TestContext, batchMs: (events: number, i: number) => number, { shareMs, frameEvents, forMs }: { shareMs: number; frameEvents: number; forMs: number }) {
   let link: LinkReceiver | undefined;
   const consuming = new AbortController();
   const cost = new BatchCost();
@@ -159,27 +164,38 @@ test('a link sized by time keeps whole batches for a consumer whose every batch 
   const receiver = await startReceiver((opened) => {
     link = opened;
     void (async () => {
-      // 40 ms a batch whatever its size, as a slow dependency's round trip: 2,500 events/s in batches of 100, 250 in batches of 10.
       while (!consuming.signal.aborted) {
         const delivery = await opened.take(100);
         if (!delivery) return;
-        await sleep(40);
-        cost.record(delivery.events.length, 40 + (sizes.length % 3));
+        const ms = batchMs(delivery.events.length, sizes.length);
+        await sleep(ms);
+        cost.record(delivery.events.length, ms);
         sizes.push(delivery.events.length);
         delivery.acknowledge();
       }
     })();
-  }, { capacity: 2_000, maxBatchEvents: 100, latencyShareMs: 10, minWindow: 10, batchCost: cost });
-  const sender = new LinkSender({ target: receiver.target, link: 'per-batch', sender: 'test' });
+  }, { capacity: 2_000, maxBatchEvents: 100, latencyShareMs: shareMs, minWindow: 10, batchCost: cost });
+  const sender = new LinkSender({ target: receiver.target, link: 'costed', sender: 'test' });
   t.after(() => { consuming.abort(); sender.cancel(); receiver.stop(); });
-  const offering = (async () => { for (;;) await sender.send(makeEvents(20)); })().catch(() => undefined);
-  await sleep(4_000);
-  const last = sizes.slice(-20);
-  const mean = last.reduce((sum, size) => sum + size, 0) / last.length;
-  t.diagnostic(`window ${link!.window.limit}, last batches ${last.join(' ')}`);
-  assert.ok(mean >= 90, `whole batches of 100 (a 10 ms share at 2,500/s is 25 events): mean of the last ${last.length} was ${mean}`);
-  assert.ok(link!.window.limit >= 100, `the window holds a whole batch (${link!.window.limit})`);
+  const offering = (async () => { for (;;) await sender.send(makeEvents(frameEvents)); })().catch(() => undefined);
+  await sleep(forMs);
   void offering;
+  const last = sizes.slice(-20);
+  return {
+    cost,
+    window: link!.window.limit,
+    last,
+    mean: last.reduce((sum, size) => sum + size, 0) / last.length,
+    drainsInShare: ((link!.drain.perSecond ?? 0) * shareMs) / 1_000,
+  };
+}
+
+test('a link sized by time keeps whole batches for a consumer whose every batch costs the same time, where sizing by its rate alone would shrink them to the minimum', { timeout: 20_000 }, async (t) => {
+  // 40 ms a batch whatever its size, as a slow dependency's round trip: 2,500 events/s in batches of 100, 250 in batches of 10.
+  const { window, last, mean } = await consumeCosted(t, (_events, i) => 40 + (i % 3), { shareMs: 10, frameEvents: 20, forMs: 4_000 });
+  t.diagnostic(`window ${window}, last batches ${last.join(' ')}`);
+  assert.ok(mean >= 90, `whole batches of 100 (a 10 ms share at 2,500/s is 25 events): mean of the last ${last.length} was ${mean}`);
+  assert.ok(window >= 100, `the window holds a whole batch (${window})`);
 });
 
 test('a link whose consumer mostly waits for its own downstream\'s credit holds a quarter of its share: that hop is not the bottleneck, and what it holds only waits', { timeout: 20_000 }, async (t) => {
@@ -216,36 +232,11 @@ test('a link whose consumer mostly waits for its own downstream\'s credit holds 
 });
 
 test('a backed-up link whose consumer is quicker with smaller batches holds what drains in one share: its queue and the batch in hand then take two shares together', { timeout: 20_000 }, async (t) => {
-  let link: LinkReceiver | undefined;
-  const consuming = new AbortController();
-  const cost = new BatchCost();
-  const sizes: number[] = [];
-  const receiver = await startReceiver((opened) => {
-    link = opened;
-    void (async () => {
-      // 2 ms a batch and 0.5 ms an event, as a database slowed per row.
-      while (!consuming.signal.aborted) {
-        const delivery = await opened.take(100);
-        if (!delivery) return;
-        const ms = 2 + delivery.events.length * 0.5;
-        await sleep(ms);
-        cost.record(delivery.events.length, ms);
-        sizes.push(delivery.events.length);
-        delivery.acknowledge();
-      }
-    })();
-  }, { capacity: 2_000, maxBatchEvents: 100, latencyShareMs: 20, minWindow: 10, batchCost: cost });
-  const sender = new LinkSender({ target: receiver.target, link: 'per-event', sender: 'test' });
-  t.after(() => { consuming.abort(); sender.cancel(); receiver.stop(); });
-  const offering = (async () => { for (;;) await sender.send(makeEvents(10)); })().catch(() => undefined);
-  await sleep(5_000);
-  const last = sizes.slice(-20);
-  const mean = last.reduce((sum, size) => sum + size, 0) / last.length;
-  const drainsInShare = ((link!.drain.perSecond ?? 0) * 20) / 1_000;
-  t.diagnostic(`window ${link!.window.limit}, drains ${drainsInShare.toFixed(0)} in a share, last batches ${last.join(' ')}`);
+  // 2 ms a batch and 0.5 ms an event, as a database slowed per row.
+  const { cost, window, last, mean, drainsInShare } = await consumeCosted(t, (events) => 2 + events * 0.5, { shareMs: 20, frameEvents: 10, forMs: 5_000 });
+  t.diagnostic(`window ${window}, drains ${drainsInShare.toFixed(0)} in a share, last batches ${last.join(' ')}`);
   assert.equal(cost.smallerIsQuicker, true);
   // One share settles near 36 events a batch (2 + 0.5 × 36 ms ≈ 20 ms); two would settle near 76.
-  assert.ok(link!.window.limit <= 55, `about one share (${link!.window.limit})`);
+  assert.ok(window <= 55, `about one share (${window})`);
   assert.ok(mean <= 55, `batches of about one share: mean of the last ${last.length} was ${mean}`);
-  void offering;
 });
