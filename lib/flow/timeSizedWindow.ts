@@ -6,7 +6,7 @@ const busyHeadroom = 2;
  * downstream's credit: that hop is not the bottleneck, so what it holds only waits, and the
  * bottleneck's own queue and batch in hand need the time.
  */
-export const heldBackShare = 0.25;
+export const heldBackShare = 0.5;
 
 export interface TimeSizing {
   /** Events per second the consumer drains. */
