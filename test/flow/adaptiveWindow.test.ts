@@ -83,36 +83,51 @@ test('the credit round trip is the smoothed time from a grant to a sender that h
   assert.equal(roundTrip.estimateMs, 504, 'a long pause counts as at most maxSampleMs');
 });
 
-test('a link sized by time holds what its consumer drains in its share of the target, and its sender is never refused', { timeout: 20_000 }, async (t) => {
+/**
+ * A link of a receiver with `options` whose consumer runs `consume` until the signal aborts, and a
+ * sender offering it frames of `frameEvents` as fast as credit allows; all stopped after the test
+ * or by `stop`.
+ */
+async function offeredLink(
+  t: TestContext,
+  consume: (link: LinkReceiver, stopping: AbortSignal) => Promise<void>,
+  options: Parameters<typeof startReceiver>[1],
+  { name, frameEvents }: { name: string; frameEvents: number },
+) {
   let link: LinkReceiver | undefined;
   const consuming = new AbortController();
   const receiver = await startReceiver((opened) => {
     link = opened;
-    void (async () => {
-      // A consumer of about 400 events a second.
-      while (!consuming.signal.aborted) {
-        const delivery = await opened.take(20);
-        if (!delivery) return;
-        delivery.acknowledge();
-        await sleep(50);
-      }
-    })();
-  }, { capacity: 1_000, maxBatchEvents: 20, latencyShareMs: 100, minWindow: 20 });
-  const sender = new LinkSender({ target: receiver.target, link: 'timed', sender: 'test' });
+    void consume(opened, consuming.signal);
+  }, options);
+  const sender = new LinkSender({ target: receiver.target, link: name, sender: 'test' });
+  const stop = () => { consuming.abort(); sender.cancel(); receiver.stop(); };
+  t.after(stop);
+  void (async () => { for (;;) await sender.send(makeEvents(frameEvents)); })().catch(() => undefined);
+  return { link: () => link!, sender, stop };
+}
+
+test('a link sized by time holds what its consumer drains in its share of the target, and its sender is never refused', { timeout: 20_000 }, async (t) => {
+  // A consumer of about 400 events a second.
+  const { link, sender } = await offeredLink(t, async (opened, stopping) => {
+    while (!stopping.aborted) {
+      const delivery = await opened.take(20);
+      if (!delivery) return;
+      delivery.acknowledge();
+      await sleep(50);
+    }
+  }, { capacity: 1_000, maxBatchEvents: 20, latencyShareMs: 100, minWindow: 20 }, { name: 'timed', frameEvents: 20 });
   const resets: unknown[] = [];
   sender.on('reset', (reset) => resets.push(reset));
-  t.after(() => { consuming.abort(); sender.cancel(); receiver.stop(); });
-  const offering = (async () => { for (;;) await sender.send(makeEvents(20)); })().catch(() => undefined);
   await sleep(1_000);
-  const window = link!.window;
-  t.diagnostic(`after 1 s: limit ${window.limit}, held ${window.outstanding + window.buffered}, drain ${Math.round(link!.drain.perSecond ?? 0)} events/s`);
+  const window = link().window;
+  t.diagnostic(`after 1 s: limit ${window.limit}, held ${window.outstanding + window.buffered}, drain ${Math.round(link().drain.perSecond ?? 0)} events/s`);
   assert.ok(window.limit < 200, `the window shrank from 1000 to what 100 ms of draining takes (${window.limit})`);
   // The first grant (1000) is never taken back: it drains at the consumer's pace, about 2.5 s.
   await sleep(2_500);
   assert.ok(window.outstanding + window.buffered <= window.limit + 20, `it drained down to its limit (${window.outstanding + window.buffered} held, limit ${window.limit})`);
   assert.ok(sender.stats().receiverWindow < 200, `once grants resume, the sender learns the window in force from them (${sender.stats().receiverWindow})`);
   assert.deepEqual(resets, [], 'shrinking withheld credit; it never refused what it had granted');
-  void offering;
 });
 
 test('the batch cost tells a consumer whose time grows with its batches from one whose time is per batch, and says nothing while its batches are all alike', () => {
@@ -157,36 +172,27 @@ test('once the batch cost told that smaller batches are quicker, that stands whi
  * `frameEvents`, the window, the last 20 batch sizes and their mean, and what drains in `shareMs`.
  */
 async function consumeCosted(t: TestContext, batchMs: (events: number, i: number) => number, { shareMs, frameEvents, forMs }: { shareMs: number; frameEvents: number; forMs: number }) {
-  let link: LinkReceiver | undefined;
-  const consuming = new AbortController();
   const cost = new BatchCost();
   const sizes: number[] = [];
-  const receiver = await startReceiver((opened) => {
-    link = opened;
-    void (async () => {
-      while (!consuming.signal.aborted) {
-        const delivery = await opened.take(100);
-        if (!delivery) return;
-        const ms = batchMs(delivery.events.length, sizes.length);
-        await sleep(ms);
-        cost.record(delivery.events.length, ms);
-        sizes.push(delivery.events.length);
-        delivery.acknowledge();
-      }
-    })();
-  }, { capacity: 2_000, maxBatchEvents: 100, latencyShareMs: shareMs, minWindow: 10, batchCost: cost });
-  const sender = new LinkSender({ target: receiver.target, link: 'costed', sender: 'test' });
-  t.after(() => { consuming.abort(); sender.cancel(); receiver.stop(); });
-  const offering = (async () => { for (;;) await sender.send(makeEvents(frameEvents)); })().catch(() => undefined);
+  const { link } = await offeredLink(t, async (opened, stopping) => {
+    while (!stopping.aborted) {
+      const delivery = await opened.take(100);
+      if (!delivery) return;
+      const ms = batchMs(delivery.events.length, sizes.length);
+      await sleep(ms);
+      cost.record(delivery.events.length, ms);
+      sizes.push(delivery.events.length);
+      delivery.acknowledge();
+    }
+  }, { capacity: 2_000, maxBatchEvents: 100, latencyShareMs: shareMs, minWindow: 10, batchCost: cost }, { name: 'costed', frameEvents });
   await sleep(forMs);
-  void offering;
   const last = sizes.slice(-20);
   return {
     cost,
-    window: link!.window.limit,
+    window: link().window.limit,
     last,
     mean: last.reduce((sum, size) => sum + size, 0) / last.length,
-    drainsInShare: ((link!.drain.perSecond ?? 0) * shareMs) / 1_000,
+    drainsInShare: ((link().drain.perSecond ?? 0) * shareMs) / 1_000,
   };
 }
 
@@ -201,29 +207,19 @@ test('a link sized by time keeps whole batches for a consumer whose every batch 
 test('a link whose consumer mostly waits for its own downstream\'s credit holds half its share: that hop is not the bottleneck, and what it holds only waits', { timeout: 20_000 }, async (t) => {
   const windows: Record<string, number> = {};
   for (const heldBackMs of [0, 40]) {
-    let link: LinkReceiver | undefined;
-    const consuming = new AbortController();
-    const receiver = await startReceiver((opened) => {
-      link = opened;
-      void (async () => {
-        // About 400 events a second, as before; held back, each take follows a 40 ms wait for credit downstream.
-        while (!consuming.signal.aborted) {
-          await sleep(50);
-          const delivery = opened.takeNow(20, heldBackMs);
-          if (delivery) delivery.acknowledge();
-          else if (opened.finished) return;
-        }
-      })();
-    }, { capacity: 1_000, maxBatchEvents: 20, latencyShareMs: 200, minWindow: 5 });
-    const sender = new LinkSender({ target: receiver.target, link: `held-back-${heldBackMs}`, sender: 'test' });
-    const offering = (async () => { for (;;) await sender.send(makeEvents(20)); })().catch(() => undefined);
+    // About 400 events a second, as before; held back, each take follows a 40 ms wait for credit downstream.
+    const { link, stop } = await offeredLink(t, async (opened, stopping) => {
+      while (!stopping.aborted) {
+        await sleep(50);
+        const delivery = opened.takeNow(20, heldBackMs);
+        if (delivery) delivery.acknowledge();
+        else if (opened.finished) return;
+      }
+    }, { capacity: 1_000, maxBatchEvents: 20, latencyShareMs: 200, minWindow: 5 }, { name: `held-back-${heldBackMs}`, frameEvents: 20 });
     // The first grant (1000) drains at the consumer's pace; the limit is set meanwhile.
     await sleep(2_000);
-    windows[heldBackMs] = link!.window.limit;
-    consuming.abort();
-    sender.cancel();
-    receiver.stop();
-    void offering;
+    windows[heldBackMs] = link().window.limit;
+    stop();
   }
   t.diagnostic(`limits: consumer not held back ${windows[0]}, held back ${windows[40]}`);
   // 200 ms at 400/s is 80 events; half of it 40.
