@@ -130,16 +130,22 @@ test('a link sized by time holds what its consumer drains in its share of the ta
   assert.deepEqual(resets, [], 'shrinking withheld credit; it never refused what it had granted');
 });
 
-test('the batch cost tells a consumer whose time grows with its batches from one whose time is per batch, and says nothing while its batches are all alike', () => {
+/** Batch costs of 40 batches of 100 to 400 events: one whose time grows with the batch, one whose time is per batch. */
+function variedCosts(): { perEvent: BatchCost; perBatch: BatchCost } {
   const perEvent = new BatchCost();
   const perBatch = new BatchCost();
-  const alike = new BatchCost();
   for (let i = 0; i < 40; i += 1) {
     const events = 100 + (i % 4) * 100;
     perEvent.record(events, 2 + events * 0.5);
     perBatch.record(events, 100 + (i % 2));
-    alike.record(500, 50);
   }
+  return { perEvent, perBatch };
+}
+
+test('the batch cost tells a consumer whose time grows with its batches from one whose time is per batch, and says nothing while its batches are all alike', () => {
+  const { perEvent, perBatch } = variedCosts();
+  const alike = new BatchCost();
+  for (let i = 0; i < 40; i += 1) alike.record(500, 50);
   assert.ok(perEvent.sizeShare! > 0.9, `per event: ${perEvent.sizeShare}`);
   assert.ok(perBatch.sizeShare! < 0.1, `per batch: ${perBatch.sizeShare}`);
   assert.equal(alike.sizeShare, undefined);
@@ -148,13 +154,7 @@ test('the batch cost tells a consumer whose time grows with its batches from one
 });
 
 test('once the batch cost told that smaller batches are quicker, that stands while the batches it sized are too alike to tell; that the cost is per batch does not', () => {
-  const perEvent = new BatchCost();
-  const perBatch = new BatchCost();
-  for (let i = 0; i < 40; i += 1) {
-    const events = 100 + (i % 4) * 100;
-    perEvent.record(events, 2 + events * 0.5);
-    perBatch.record(events, 100 + (i % 2));
-  }
+  const { perEvent, perBatch } = variedCosts();
   assert.equal(perEvent.smallerIsQuicker, true);
   assert.equal(perBatch.smallerIsQuicker, false);
   for (let i = 0; i < 200; i += 1) {
