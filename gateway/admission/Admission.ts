@@ -37,6 +37,17 @@ export interface FlowFigures { offered_per_second: number; admitted_per_second: 
 const maxRetryAfterSeconds = 30;
 /** A class offered nothing for this long has no room kept for it: the classes below it may use the whole window. */
 const classActiveForMs = 2_000;
+/**
+ * Credit stays scarce this long after the lowest class last found no room: credit comes back in
+ * chunks, and a key that sends the most requests would otherwise take each chunk whole in the
+ * moment after it came, ahead of its share.
+ */
+const scarceForMs = 1_000;
+/**
+ * How far ahead of its share a key may be while credit is free but was scarce lately: keys level
+ * with each other both take what came back, so none of it waits for the one a little behind.
+ */
+const lateShareTolerance = 0.05;
 
 /**
  * Who gets the intake's credit when it is scarce, for the HTTP and the gRPC ingest alike. A
@@ -44,11 +55,11 @@ const classActiveForMs = 2_000;
  * itself, so a request as large as the window still gets in when the window is free) is at least
  * its reserve, so the lowest class is refused first and the highest only when there is no room at
  * all (a reserve holds only while a class above it is offered events: room is kept only for
- * who will use it); and while credit is scarce (the lowest class would be refused) a key ahead of its
- * weighted share is refused in every class but the highest, so a flood of one key cannot starve
- * another's, while an idle key's share goes to the busy ones. A request of the highest class with
- * no room may wait for it in the waiting room (decideOrWait); while one waits, every lower class is
- * refused.
+ * who will use it); and while credit is scarce (the lowest class would be refused) a key ahead of
+ * its weighted share is refused in every class but the highest (for a second after, one well
+ * ahead), so a flood of one key cannot starve another's, while an idle key's share goes to the
+ * busy ones. A request of the highest class with no room may wait for it in the waiting room
+ * (decideOrWait); while one waits, every lower class is refused.
  */
 export class Admission {
   readonly #counts = new Map<string, number>();
@@ -57,6 +68,7 @@ export class Admission {
   readonly #keyEvents: Counter;
   /** By rank: when each class was last offered. */
   readonly #lastOfferedAtMs: number[];
+  #scarceAtMs = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly policy: PriorityPolicy,
@@ -148,14 +160,16 @@ export class Admission {
   }
 
   #refusal(key: string, priority: PriorityClass, events: number, { free, window }: IntakeCredit): ShedReason | undefined {
+    const leftFree = (reserve: number) => free >= roomNeeded(reserve, events, window);
+    // Before the source's first grant the window is unknown: only room is asked for.
+    const scarce = free < events || (window > 0 && !leftFree(this.policy.classes.at(-1)!.reserve));
+    if (scarce) this.#scarceAtMs = this.now();
     if (free < events) return 'no-room';
     if (priority.rank > 0 && this.room.waitingEvents > 0) return 'reserve';
-    // Before the source's first grant the window is unknown: only room is asked for.
     if (window <= 0) return undefined;
-    const leftFree = (reserve: number) => free >= roomNeeded(reserve, events, window);
     if (!leftFree(this.#reserveOf(priority))) return 'reserve';
-    const scarce = !leftFree(this.policy.classes.at(-1)!.reserve);
-    if (scarce && priority.rank > 0 && !this.shares.withinShare(key)) return 'fair-share';
+    const scarceLately = this.now() - this.#scarceAtMs < scarceForMs;
+    if (priority.rank > 0 && scarceLately && !this.shares.withinShare(key, scarce ? 0 : lateShareTolerance)) return 'fair-share';
     return undefined;
   }
 

@@ -54,8 +54,8 @@ export class FairShares {
     return own.usage / own.weight;
   }
 
-  /** Whether `key`'s usage per weight is no more than the active keys' together: it is within its share. */
-  withinShare(key: string): boolean {
+  /** Whether `key`'s usage per weight is no more than the active keys' together (times 1 + `tolerance`): it is within its share. */
+  withinShare(key: string, tolerance = 0): boolean {
     const own = this.#keys.get(key);
     if (!own) return true;
     let usage = 0;
@@ -67,7 +67,7 @@ export class FairShares {
       usage += other.usage;
       weight += other.weight;
     }
-    return own.usage / own.weight <= usage / weight;
+    return own.usage / own.weight <= (usage / weight) * (1 + tolerance);
   }
 
   /** `key`'s share of what is admitted now: its weight over the active keys' (an idle key's is 0). */

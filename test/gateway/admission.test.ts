@@ -101,7 +101,7 @@ test('a class\'s reserve holds only while a class above it is offered events: vi
   admission.stop();
 });
 
-test('fair shares: while credit is scarce, a key ahead of its weighted share is refused in every class but the highest; an idle key\'s share goes to the busy one', () => {
+test('fair shares: while credit is scarce (and for a second after), a key ahead of its weighted share is refused in every class but the highest; an idle key\'s share goes to the busy one', () => {
   let now = 0;
   const credit = { free: 200, window: 1_000, drainPerSecond: 1_000 };
   const admission = testAdmission(() => credit, ['flood', 'steady'], { GATEWAY_KEY_WEIGHTS: 'flood:1,steady:1', PRIORITY_CLASSES: 'purchase:0,cart:0.05,click:0.1,view:0.6' }, () => now);
@@ -114,11 +114,34 @@ test('fair shares: while credit is scarce, a key ahead of its weighted share is 
   assert.equal(admission.check('flood', purchase!, 10), undefined, 'the highest class is refused only for want of room');
   assert.equal(admission.check('steady', cart!, 10), undefined);
   credit.free = 900;
-  assert.equal(admission.check('flood', cart!, 10), undefined, 'with room to spare nobody is held to a share');
+  assert.equal(admission.check('flood', cart!, 10), 'fair-share', 'credit just come back is still scarce: the key that asks most often does not take it whole');
+  now += 999;
+  assert.equal(admission.check('flood', cart!, 10), 'fair-share');
+  now += 2;
+  assert.equal(admission.check('flood', cart!, 10), undefined, 'with room to spare for a second nobody is held to a share');
   credit.free = 200;
   now += 5_000;
   admission.decide('flood', cart!, 10);
   assert.equal(admission.check('flood', cart!, 10), undefined, 'steady offered nothing lately: flood has the whole share');
+  admission.stop();
+});
+
+test('fair shares: while credit is free but was scarce lately, a key a little ahead of its share still takes it, and one far ahead does not', () => {
+  let now = 0;
+  const credit = { free: 200, window: 1_000, drainPerSecond: 1_000 };
+  const admission = testAdmission(() => credit, ['a', 'b'], { GATEWAY_KEY_WEIGHTS: 'a:1,b:1', PRIORITY_CLASSES: 'purchase:0,cart:0.05,click:0.1,view:0.6' }, () => now);
+  const cart = admission.policy.classes[1]!;
+  admission.offered('a', cart, 10);
+  admission.offered('b', cart, 10);
+  admission.admitted('a', cart, 104);
+  admission.admitted('b', cart, 100);
+  assert.equal(admission.check('a', cart, 10), 'fair-share', 'scarce now: 2 % ahead is ahead');
+  credit.free = 900;
+  assert.equal(admission.check('a', cart, 10), undefined, 'free now, scarce a moment ago: 2 % ahead takes it, so none of it waits for b');
+  admission.admitted('a', cart, 30);
+  assert.equal(admission.check('a', cart, 10), 'fair-share', '15 % ahead does not');
+  now += 1_001;
+  assert.equal(admission.check('a', cart, 10), undefined, 'free for a second: nobody is held to a share');
   admission.stop();
 });
 
