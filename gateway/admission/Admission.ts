@@ -161,14 +161,16 @@ export class Admission {
 
   #refusal(key: string, priority: PriorityClass, events: number, { free, window }: IntakeCredit): ShedReason | undefined {
     const leftFree = (reserve: number) => free >= roomNeeded(reserve, events, window);
-    // Before the source's first grant the window is unknown: only room is asked for.
-    const scarce = free < events || (window > 0 && !leftFree(this.policy.classes.at(-1)!.reserve));
-    if (scarce) this.#scarceAtMs = this.now();
-    if (free < events) return 'no-room';
+    const noRoom = free < events;
+    const scarce = noRoom || (window > 0 && !leftFree(this.policy.classes.at(-1)!.reserve));
+    const nowMs = this.now();
+    if (scarce) this.#scarceAtMs = nowMs;
+    if (noRoom) return 'no-room';
     if (priority.rank > 0 && this.room.waitingEvents > 0) return 'reserve';
+    // Before the source's first grant the window is unknown: only room is asked for.
     if (window <= 0) return undefined;
     if (!leftFree(this.#reserveOf(priority))) return 'reserve';
-    const scarceLately = this.now() - this.#scarceAtMs < scarceForMs;
+    const scarceLately = nowMs - this.#scarceAtMs < scarceForMs;
     if (priority.rank > 0 && scarceLately && !this.shares.withinShare(key, scarce ? 0 : lateShareTolerance)) return 'fair-share';
     return undefined;
   }
