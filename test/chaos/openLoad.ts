@@ -1,6 +1,7 @@
 import { postEvents, wireEvents } from '../helpers/httpEvents.js';
 
 export interface Answer { sentAt: number; answeredAt: number; status: number | 'error'; events: number }
+export interface Refusal { answeredAt: number; status: number; body: any; retryAfter: string | null }
 
 export interface OpenLoadOptions {
   /** Events per request. */
@@ -18,12 +19,13 @@ export interface OpenLoadOptions {
  * `intervalMs`, whether or not earlier requests were answered (bounded by
  * `maxInFlight`), so requests stuck behind a broken dependency do not stop the
  * load and the edge's 429/503 answers are seen. A batch that is not accepted is
- * not retried; its ids are never used again. Records every answer and the ids
- * of every 202.
+ * not retried; its ids are never used again. Records every answer, the ids
+ * of every 202 and the latest 429 whole.
  */
 export class OpenLoad {
   readonly accepted: string[] = [];
   readonly answers: Answer[] = [];
+  lastRefusal: Refusal | undefined;
   readonly #inFlight = new Set<Promise<void>>();
   #next = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -74,6 +76,7 @@ export class OpenLoad {
       (answer) => {
         this.answers.push({ sentAt, answeredAt: Date.now(), status: answer.status, events: events.length });
         if (answer.status === 202) for (const event of events) this.accepted.push(event.id);
+        if (answer.status === 429) this.lastRefusal = { answeredAt: Date.now(), ...answer };
       },
       () => { this.answers.push({ sentAt, answeredAt: Date.now(), status: 'error', events: events.length }); },
     ).finally(() => this.#inFlight.delete(request));
